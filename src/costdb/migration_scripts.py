@@ -1,0 +1,62 @@
+"""Where costdb's Alembic scripts live and what revision a database is at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection
+
+SCRIPT_LOCATION = "costdb:migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic config for costdb's scripts; ``connection``, if given, is the one env.py uses."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@dataclass(frozen=True)
+class RevisionState:
+    """The database's revision against the scripts' head, and what lies between."""
+
+    current: str | None
+    head: str
+    pending: tuple[str, ...]
+    known: bool
+
+    @property
+    def at_head(self) -> bool:
+        return self.current == self.head
+
+
+def _is_known(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def revision_state(connection: Connection) -> RevisionState:
+    """Read the database's revision (``None`` before the first migration) and compare it."""
+    scripts = script_directory()
+    head = scripts.get_current_head()
+    if head is None:
+        raise RuntimeError("costdb ships no migrations")  # a packaging defect, not user input
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is not None and not _is_known(scripts, current):
+        return RevisionState(current, head, (), known=False)
+    pending = tuple(
+        script.revision for script in reversed(list(scripts.iterate_revisions(head, current)))
+    )
+    return RevisionState(current, head, pending, known=True)

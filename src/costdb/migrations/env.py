@@ -1,0 +1,61 @@
+"""Alembic environment: metadata from the models, connection from the caller or the environment.
+
+A caller may pass an open connection (the migration runner) or an engine (pytest-alembic) in
+``config.attributes["connection"]``; otherwise the database comes from the environment
+(``DATABASE_URL`` or ``PG*``), never from alembic.ini, so no password is ever written to a file.
+Every migration runs in its own transaction (``transaction_per_migration``): a failing
+migration rolls back alone and the revision stays at the last one that succeeded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import context
+from sqlalchemy import Connection
+
+from costdb.engine import create_costdb_engine
+from costdb.schema import metadata
+from costdb.settings import load_settings
+
+
+def _configure_and_run(**target: Any) -> None:
+    context.configure(
+        target_metadata=metadata,
+        transaction_per_migration=True,
+        compare_type=True,
+        compare_server_default=True,
+        **target,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    """Print the SQL instead of running it (``alembic upgrade head --sql``): no database needed."""
+    _configure_and_run(dialect_name="postgresql", literal_binds=True)
+
+
+def _run_on(connection: Connection) -> None:
+    _configure_and_run(connection=connection)
+
+
+def run_migrations_online() -> None:
+    given = context.config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _run_on(given)
+        return
+    # pytest-alembic passes an Engine; otherwise the database comes from the environment.
+    engine = given or create_costdb_engine(
+        load_settings(), application_name="costdb-migrate", pooled=False
+    )
+    with engine.connect() as connection:
+        _run_on(connection)
+    if given is None:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,244 @@
+"""A PostgreSQL cluster run from the machine's own binaries: for tests and ``costdb local``.
+
+PostgreSQL refuses to run as root, so when this process is root the server runs as an
+unprivileged OS user (``postgres`` by default) that owns the data directory. The server listens
+on 127.0.0.1 only, with its socket inside the cluster's own directory, and password (SCRAM)
+authentication over TCP, so that a wrong password fails as it would in production.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from costdb.errors import CostdbError
+from costdb.settings import DRIVER
+
+PROVISION_HINT = "install it with: sudo scripts/provision-postgres.sh (Debian 12 and 13)"
+_START_TIMEOUT_SECONDS = 60
+
+
+class ClusterError(CostdbError):
+    """The local PostgreSQL could not be found, initialised, started or stopped."""
+
+
+@dataclass(frozen=True)
+class PostgresBinaries:
+    """The server programs of one PostgreSQL installation that has the pgvector extension."""
+
+    bindir: Path
+    sharedir: Path
+
+    def program(self, name: str) -> str:
+        return str(self.bindir / name)
+
+    @property
+    def major_version(self) -> int:
+        output = subprocess.run(
+            [self.program("postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+        match = re.search(r"(\d+)", output)
+        if match is None:
+            raise ClusterError(f"cannot read the version of {self.program('postgres')}")
+        return int(match.group(1))
+
+
+def _candidate_bindirs(environ: Mapping[str, str]) -> Iterator[Path]:
+    if "COSTDB_PG_BINDIR" in environ:
+        yield Path(environ["COSTDB_PG_BINDIR"])
+        return
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    yield from debian
+    on_path = shutil.which("postgres")
+    if on_path:
+        yield Path(on_path).resolve().parent
+
+
+def _sharedir_of(bindir: Path) -> Path:
+    # Debian: /usr/lib/postgresql/NN/bin -> /usr/share/postgresql/NN; elsewhere <prefix>/share.
+    debian = Path("/usr/share/postgresql") / bindir.parent.name
+    if bindir.parent.parent == Path("/usr/lib/postgresql") and debian.is_dir():
+        return debian
+    for candidate in (bindir.parent / "share" / "postgresql", bindir.parent / "share"):
+        if (candidate / "extension").is_dir():
+            return candidate
+    return debian
+
+
+def find_binaries(environ: Mapping[str, str] | None = None) -> PostgresBinaries:
+    """Find the newest PostgreSQL server that has pgvector (``COSTDB_PG_BINDIR`` overrides)."""
+    env = os.environ if environ is None else environ
+    seen: list[str] = []
+    for bindir in _candidate_bindirs(env):
+        if not (bindir / "postgres").is_file():
+            continue
+        sharedir = _sharedir_of(bindir)
+        if (sharedir / "extension" / "vector.control").is_file():
+            return PostgresBinaries(bindir, sharedir)
+        seen.append(str(bindir))
+    if seen:
+        raise ClusterError(
+            f"PostgreSQL found ({', '.join(seen)}) but without the pgvector extension; "
+            + PROVISION_HINT
+        )
+    raise ClusterError("no PostgreSQL server binaries found; " + PROVISION_HINT)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PostgresCluster:
+    """One data directory and the server that runs on it.
+
+    ``root`` holds ``data/`` (the cluster), ``socket/`` and ``server.log``. ``settings`` are
+    extra ``-c name=value`` server settings (tests turn durability off for speed).
+    """
+
+    root: Path
+    port: int
+    superuser_password: str
+    binaries: PostgresBinaries
+    superuser: str = "postgres"
+    os_user: str | None = field(default_factory=lambda: "postgres" if os.geteuid() == 0 else None)
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "socket"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "server.log"
+
+    def url(
+        self, database: str = "postgres", user: str | None = None, password: str | None = None
+    ) -> URL:
+        """A URL for ``user`` (the superuser by default) to ``database`` over TCP."""
+        return URL.create(
+            DRIVER,
+            username=user or self.superuser,
+            password=password if user else self.superuser_password,
+            host="127.0.0.1",
+            port=self.port,
+            database=database,
+        )
+
+    @property
+    def is_initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").is_file()
+
+    def _run(self, *args: str, timeout: float = _START_TIMEOUT_SECONDS) -> None:
+        try:
+            subprocess.run(
+                list(args),
+                user=self.os_user,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=timeout,
+                cwd=self.root,
+                env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"},
+            )
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {exc.returncode}"
+            raise ClusterError(f"{Path(args[0]).name} failed: {reason}") from None
+        except subprocess.TimeoutExpired:
+            raise ClusterError(f"{Path(args[0]).name} did not finish in {timeout:.0f} s") from None
+
+    def _make_owned_directory(self, path: Path) -> None:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.os_user is not None:
+            entry = pwd.getpwnam(self.os_user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def initialise(self) -> None:
+        """``initdb`` an empty data directory: UTF-8, SCRAM over TCP, peer on the socket."""
+        self._make_owned_directory(self.root)
+        self._make_owned_directory(self.socket_dir)
+        password_file = self.root / "superuser.pw"
+        password_file.write_text(self.superuser_password + "\n", encoding="utf-8")
+        password_file.chmod(0o600)
+        if self.os_user is not None:
+            entry = pwd.getpwnam(self.os_user)
+            os.chown(password_file, entry.pw_uid, entry.pw_gid)
+        try:
+            self._run(
+                self.binaries.program("initdb"),
+                "--pgdata", str(self.datadir),
+                "--username", self.superuser,
+                "--pwfile", str(password_file),
+                "--auth-host", "scram-sha-256",
+                "--auth-local", "peer",
+                "--encoding", "UTF8",
+                "--locale", "C.UTF-8",
+            )  # fmt: skip
+        finally:
+            password_file.unlink(missing_ok=True)
+
+    def start(self) -> None:
+        """Start the server on 127.0.0.1 and wait until it accepts connections."""
+        options = {
+            "port": str(self.port),
+            "listen_addresses": "127.0.0.1",
+            "unix_socket_directories": str(self.socket_dir),
+            **self.settings,
+        }
+        server_options = " ".join(f"-c {name}={value}" for name, value in options.items())
+        self._run(
+            self.binaries.program("pg_ctl"),
+            "start",
+            "--pgdata", str(self.datadir),
+            "--log", str(self.log_file),
+            "--wait",
+            "--timeout", str(_START_TIMEOUT_SECONDS),
+            "--options", server_options,
+            timeout=_START_TIMEOUT_SECONDS + 5,
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: roll back open transactions, then shut down cleanly)."""
+        self._run(
+            self.binaries.program("pg_ctl"),
+            "stop",
+            "--pgdata", str(self.datadir),
+            "--mode", mode,
+            "--wait",
+        )  # fmt: skip
+
+    @property
+    def is_running(self) -> bool:
+        result = subprocess.run(
+            [self.binaries.program("pg_ctl"), "status", "--pgdata", str(self.datadir)],
+            user=self.os_user,
+            capture_output=True,
+            check=False,
+            timeout=10,
+        )
+        return result.returncode == 0

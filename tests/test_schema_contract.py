@@ -1,0 +1,172 @@
+"""The migrated database matches the spec: every column and index, as a Drizzle client sees it.
+
+The expectations here are written from ``phase-2b-database-schema.md``, not read from the
+models: this is the test that catches a model that drifted from the contract.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, text
+
+# table -> column -> (type, NOT NULL, default) as PostgreSQL reports them.
+SPEC_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
+    "events": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "trace_id": ("text", True, None),
+        "span_id": ("text", True, None),
+        "parent_span_id": ("text", False, None),
+        "project_id": ("text", True, "'default'::text"),
+        "feature": ("text", True, None),
+        "user_id": ("text", False, None),
+        "provider": ("text", True, None),
+        "model": ("text", True, None),
+        "input_tokens": ("integer", True, None),
+        "output_tokens": ("integer", True, None),
+        "cached_tokens": ("integer", True, "0"),
+        "latency_ms": ("integer", True, None),
+        "estimated_cost_usd": ("numeric(12,6)", True, None),
+        "verified_cost_usd": ("numeric(12,6)", False, None),
+        "is_cache_hit": ("boolean", True, "false"),
+        "metadata": ("jsonb", False, None),
+        "created_at": ("timestamp with time zone", True, "now()"),
+    },
+    "model_pricing": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "provider": ("text", True, None),
+        "model": ("text", True, None),
+        "input_price_per_1k": ("numeric(10,6)", True, None),
+        "output_price_per_1k": ("numeric(10,6)", True, None),
+        "effective_date": ("timestamp with time zone", True, "now()"),
+    },
+    "prompt_analysis": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "event_id": ("uuid", True, None),
+        "input_token_ratio": ("numeric(8,4)", False, None),
+        "redundancy_score": ("numeric(5,4)", False, None),
+        "suggestions": ("jsonb", False, None),
+        "created_at": ("timestamp with time zone", True, "now()"),
+    },
+    "prompt_embeddings": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "event_id": ("uuid", True, None),
+        "embedding": ("vector(1536)", True, None),
+        "prompt_hash": ("text", True, None),
+        "created_at": ("timestamp with time zone", True, "now()"),
+    },
+    "cost_aggregates": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "project_id": ("text", True, "'default'::text"),
+        "feature": ("text", True, None),
+        "model": ("text", True, None),
+        "period": ("text", True, None),
+        "period_start": ("timestamp with time zone", True, None),
+        "total_cost": ("numeric(12,6)", True, "'0'::numeric"),
+        "total_tokens": ("integer", True, "0"),
+        "call_count": ("integer", True, "0"),
+        "avg_latency": ("numeric(10,2)", True, "'0'::numeric"),
+    },
+}
+
+# index -> (table, access method, unique, columns in order, operator classes)
+SPEC_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | None]] = {
+    "idx_events_feature_time": (
+        "events", "btree", False, ("project_id", "feature", "created_at"), None),
+    "idx_events_user_time": ("events", "btree", False, ("project_id", "user_id", "created_at"), None),
+    "idx_events_created_at": ("events", "brin", False, ("created_at",), None),
+    "idx_events_trace": ("events", "btree", False, ("trace_id",), None),
+    "idx_model_pricing_uniq": (
+        "model_pricing", "btree", True, ("provider", "model", "effective_date"), None),
+    "idx_prompt_analysis_event": ("prompt_analysis", "btree", False, ("event_id",), None),
+    "idx_prompt_embeddings_event": ("prompt_embeddings", "btree", True, ("event_id",), None),
+    "idx_prompt_embeddings_hash": ("prompt_embeddings", "btree", False, ("prompt_hash",), None),
+    "idx_prompt_embeddings_hnsw": (
+        "prompt_embeddings", "hnsw", False, ("embedding",), ("vector_cosine_ops",)),
+    "idx_cost_agg_uniq": (
+        "cost_aggregates", "btree", True,
+        ("project_id", "feature", "model", "period", "period_start"), None),
+    "idx_cost_agg_period": (
+        "cost_aggregates", "btree", False, ("project_id", "period", "period_start"), None),
+}  # fmt: skip
+
+COLUMNS_QUERY = """
+SELECT c.relname AS table_name, a.attname AS column_name,
+       format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+       pg_get_expr(d.adbin, d.adrelid) AS column_default
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+  AND c.relname <> 'alembic_version' AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
+INDEXES_QUERY = """
+SELECT i.relname AS index_name, t.relname AS table_name, am.amname AS method,
+       x.indisunique AS is_unique,
+       ARRAY(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY k(attnum, n)
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+             ORDER BY k.n) AS columns,
+       ARRAY(SELECT o.opcname FROM unnest(x.indclass) WITH ORDINALITY k(opc, n)
+             JOIN pg_opclass o ON o.oid = k.opc ORDER BY k.n) AS opclasses
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_am am ON am.oid = i.relam
+WHERE t.relnamespace = 'public'::regnamespace AND NOT x.indisprimary
+  AND t.relname <> 'alembic_version'
+"""
+
+
+def test_every_column_has_the_spec_type_nullability_and_default(migrated_engine: Engine) -> None:
+    with migrated_engine.connect() as connection:
+        rows = connection.execute(text(COLUMNS_QUERY)).all()
+    actual: dict[str, dict[str, tuple[str, bool, str | None]]] = {}
+    for row in rows:
+        actual.setdefault(row.table_name, {})[row.column_name] = (
+            row.type,
+            row.not_null,
+            row.column_default,
+        )
+    assert actual == SPEC_COLUMNS
+
+
+def test_every_spec_index_exists_with_its_columns_and_access_method(
+    migrated_engine: Engine,
+) -> None:
+    with migrated_engine.connect() as connection:
+        rows = connection.execute(text(INDEXES_QUERY)).all()
+    actual = {
+        row.index_name: (
+            row.table_name,
+            row.method,
+            row.is_unique,
+            tuple(row.columns),
+            tuple(row.opclasses) if row.method == "hnsw" else None,
+        )
+        for row in rows
+    }
+    assert actual == SPEC_INDEXES
+
+
+def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> None:
+    with migrated_engine.connect() as connection:
+        constraints = connection.execute(
+            text(
+                "SELECT conrelid::regclass::text AS table_name, conname, contype, confdeltype,"
+                " pg_get_constraintdef(oid) AS definition FROM pg_constraint"
+                " WHERE connamespace = 'public'::regnamespace AND contype IN ('p', 'f')"
+                " AND conrelid <> 'alembic_version'::regclass"
+            )
+        ).all()
+    primary = {c.table_name: c.definition for c in constraints if c.contype == "p"}
+    foreign = {c.conname: (c.definition, c.confdeltype) for c in constraints if c.contype == "f"}
+    assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS}
+    assert foreign == {
+        "prompt_analysis_event_id_events_id_fk": (
+            "FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE",
+            "c",
+        ),
+        "prompt_embeddings_event_id_events_id_fk": (
+            "FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE",
+            "c",
+        ),
+    }
