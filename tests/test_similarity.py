@@ -1,0 +1,117 @@
+"""Cosine similarity search on prompt_embeddings: exact results, and the HNSW index in use."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.orm import Session
+
+from costdb.schema import EMBEDDING_DIMENSIONS, Event, PromptEmbedding
+
+K = 10
+
+
+def _clustered_vectors(count: int, clusters: int, seed: int) -> NDArray[np.float32]:
+    """Unit vectors around ``clusters`` random centres: the shape real prompt embeddings have."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, EMBEDDING_DIMENSIONS))
+    points = centres[rng.integers(0, clusters, size=count)] + 0.35 * rng.normal(
+        size=(count, EMBEDDING_DIMENSIONS)
+    )
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _store(engine: Engine, vectors: NDArray[np.float32]) -> list[uuid.UUID]:
+    event_ids = [uuid.uuid4() for _ in range(len(vectors))]
+    with Session(engine) as session:
+        session.execute(
+            insert(Event),
+            [
+                {
+                    "id": event_id,
+                    "trace_id": f"t{i}",
+                    "span_id": f"s{i}",
+                    "feature": "search",
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "input_tokens": 10,
+                    "output_tokens": 5,
+                    "latency_ms": 100,
+                    "estimated_cost_usd": 0,
+                }
+                for i, event_id in enumerate(event_ids)
+            ],
+        )
+        session.execute(
+            insert(PromptEmbedding),
+            [
+                {"event_id": event_id, "embedding": vector, "prompt_hash": f"h{i}"}
+                for i, (event_id, vector) in enumerate(zip(event_ids, vectors, strict=True))
+            ],
+        )
+        session.commit()
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE prompt_embeddings"))
+        connection.commit()
+    return event_ids
+
+
+def _exact_top_k(
+    vectors: NDArray[np.float32], query: NDArray[np.float32], ids: list[uuid.UUID]
+) -> list[uuid.UUID]:
+    distances = 1.0 - vectors @ query  # unit vectors: cosine distance
+    return [ids[i] for i in np.argsort(distances, kind="stable")[:K]]
+
+
+def _nearest(session: Session, query: NDArray[np.float32]) -> list[uuid.UUID]:
+    statement = (
+        select(PromptEmbedding.event_id)
+        .order_by(PromptEmbedding.embedding.cosine_distance(query))
+        .limit(K)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def test_cosine_query_returns_the_true_nearest_neighbours(migrated_engine: Engine) -> None:
+    vectors = _clustered_vectors(300, clusters=12, seed=1)
+    ids = _store(migrated_engine, vectors)
+    queries = _clustered_vectors(5, clusters=12, seed=1)  # same centres, new points
+    with Session(migrated_engine) as session:
+        session.execute(text("SET LOCAL enable_indexscan = off"))  # exact scan
+        for query in queries:
+            assert _nearest(session, query) == _exact_top_k(vectors, query, ids)
+
+
+@pytest.fixture
+def large_embedding_table(migrated_engine: Engine) -> tuple[NDArray[np.float32], list[uuid.UUID]]:
+    vectors = _clustered_vectors(2000, clusters=30, seed=2)
+    return vectors, _store(migrated_engine, vectors)
+
+
+def test_similarity_search_uses_hnsw_and_finds_the_neighbours(
+    migrated_engine: Engine, large_embedding_table: tuple[NDArray[np.float32], list[uuid.UUID]]
+) -> None:
+    vectors, ids = large_embedding_table
+    queries = _clustered_vectors(20, clusters=30, seed=2)
+    with Session(migrated_engine) as session:
+        plan = session.execute(
+            text(
+                "EXPLAIN (FORMAT JSON) SELECT event_id FROM prompt_embeddings"
+                " ORDER BY embedding <=> CAST(:q AS vector) LIMIT 10"
+            ),
+            {"q": str(queries[0].tolist())},
+        ).scalar_one()
+        found = [set(_nearest(session, query)) for query in queries]
+    assert "idx_prompt_embeddings_hnsw" in json.dumps(plan)
+    recall = np.mean(
+        [
+            len(hits & set(_exact_top_k(vectors, query, ids))) / K
+            for hits, query in zip(found, queries, strict=True)
+        ]
+    )
+    assert recall >= 0.9
