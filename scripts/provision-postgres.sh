@@ -26,7 +26,11 @@ if have_server_with_vector; then
   exit 0
 fi
 
-[ "$(id -u)" -eq 0 ] || die "run as root (it installs Debian packages)"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || die "run as root (it installs Debian packages)"
+  log "installing Debian packages needs root: re-running with sudo"
+  exec sudo --preserve-env=PGVECTOR_SOURCE_VERSION bash "$0" "$@"
+fi
 command -v apt-get >/dev/null || die "this script supports Debian only (apt-get not found)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -144,8 +144,13 @@ def test_an_embedding_of_the_wrong_dimension_is_refused(session: Session) -> Non
 def test_deleting_an_event_deletes_its_analyses_and_embedding(session: Session) -> None:
     doomed, kept = make_event(), make_event()
     session.add_all(
-        [make_analysis(doomed), make_analysis(doomed), make_embedding(doomed)]
-        + [make_analysis(kept), make_embedding(kept, embedding=unit_vector(2))]
+        [
+            make_analysis(doomed),
+            make_analysis(doomed),
+            make_embedding(doomed),
+            make_analysis(kept),
+            make_embedding(kept, embedding=unit_vector(2)),
+        ]
     )
     session.commit()
     # Delete in SQL, as any client would: the database, not the ORM, must cascade.

@@ -71,7 +71,8 @@ SPEC_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
 SPEC_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | None]] = {
     "idx_events_feature_time": (
         "events", "btree", False, ("project_id", "feature", "created_at"), None),
-    "idx_events_user_time": ("events", "btree", False, ("project_id", "user_id", "created_at"), None),
+    "idx_events_user_time": (
+        "events", "btree", False, ("project_id", "user_id", "created_at"), None),
     "idx_events_created_at": ("events", "brin", False, ("created_at",), None),
     "idx_events_trace": ("events", "btree", False, ("trace_id",), None),
     "idx_model_pricing_uniq": (

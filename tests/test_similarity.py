@@ -23,7 +23,10 @@ def _clustered_vectors(count: int, clusters: int, seed: int) -> NDArray[np.float
     points = centres[rng.integers(0, clusters, size=count)] + 0.35 * rng.normal(
         size=(count, EMBEDDING_DIMENSIONS)
     )
-    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    unit: NDArray[np.float32] = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(
+        np.float32
+    )
+    return unit
 
 
 def _store(engine: Engine, vectors: NDArray[np.float32]) -> list[uuid.UUID]:

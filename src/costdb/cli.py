@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from costdb.connection_errors import classify_connection_error, server_message
 from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
+from costdb.local_stack import load_local_stack
 from costdb.migration_runner import require_known_revision, upgrade_to_head
 from costdb.settings import DatabaseSettings, load_settings
 
@@ -78,6 +79,48 @@ def status(as_json: bool) -> None:
     click.echo(f"current:  {state.current or '(empty: no migration applied)'}")
     click.echo(f"head:     {state.head}")
     click.echo(f"pending:  {', '.join(state.pending) or '(none)'}")
+
+
+@cli.group()
+def local() -> None:
+    """Run the database natively (no container engine): data under .costdb/."""
+
+
+@local.command("up")
+def local_up() -> None:
+    """Initialise on first use, start the server, migrate it to head."""
+    stack = load_local_stack()
+    created = stack.up()
+    log.info(
+        "%s PostgreSQL on %s",
+        "initialised and started" if created else "running",
+        stack.url.render_as_string(hide_password=True),
+    )
+    settings = DatabaseSettings(stack.url)
+    with _connection(settings, "costdb-local") as connection:
+        applied = upgrade_to_head(connection)
+    log.info("migrated: %s", ", ".join(applied) if applied else "already at head")
+    click.echo(f"export DATABASE_URL_FILE={stack.url_file}")
+
+
+@local.command("down")
+def local_down() -> None:
+    """Stop the server; the data stays for the next ``up``."""
+    stopped = load_local_stack().down()
+    log.info("stopped" if stopped else "not running")
+
+
+@local.command("status")
+def local_status() -> None:
+    """Whether the local server runs, and the database's revision."""
+    stack = load_local_stack()
+    if not stack.cluster.is_initialised or not stack.cluster.is_running:
+        click.echo("local database: not running")
+        sys.exit(1)
+    with _connection(DatabaseSettings(stack.url), "costdb-local") as connection:
+        state = require_known_revision(connection)
+    click.echo(f"local database: running on {stack.url.render_as_string(hide_password=True)}")
+    click.echo(f"revision: {state.current or '(none)'} (head {state.head})")
 
 
 def main() -> None:

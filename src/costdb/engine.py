@@ -6,7 +6,7 @@ The spec sizes node-postgres' ``Pool`` as ``max: 20``, ``idleTimeoutMillis: 30_0
 - ``max 20``: ``pool_size=20, max_overflow=0`` — never more than 20 server connections.
 - ``connectionTimeoutMillis 5000``: ``connect_timeout=5`` (libpq, for opening a connection)
   and ``pool_timeout=5`` (waiting for a free pooled connection); either ends in an error
-  after 5 s instead of a hang.
+  after 5 s instead of a hang. ``PGCONNECT_TIMEOUT`` changes both.
 - ``idleTimeoutMillis 30000``: QueuePool has no idle reaper, so a connection that has sat
   idle in the pool for longer than 30 s is discarded when it is next checked out and a fresh
   one is opened (SQLAlchemy's documented ``DisconnectionError``-on-checkout pattern). Unlike
@@ -26,7 +26,6 @@ from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20
 POOL_IDLE_TIMEOUT_SECONDS = 30.0
-CONNECT_TIMEOUT_SECONDS = 5
 _CHECKED_IN_AT = "costdb_checked_in_at"
 
 
@@ -35,7 +34,6 @@ def create_costdb_engine(
     *,
     pool_size: int = POOL_MAX_CONNECTIONS,
     idle_timeout: float = POOL_IDLE_TIMEOUT_SECONDS,
-    connect_timeout: int = CONNECT_TIMEOUT_SECONDS,
     application_name: str = "costdb",
     pooled: bool = True,
 ) -> Engine:
@@ -44,6 +42,7 @@ def create_costdb_engine(
     ``pooled=False`` opens a connection per use (one-shot commands such as migrations,
     which must not keep connections open after they finish).
     """
+    connect_timeout = settings.connect_timeout
     connect_args = {"connect_timeout": connect_timeout, "application_name": application_name}
     if not pooled:
         return create_engine(

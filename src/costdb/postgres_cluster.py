@@ -178,10 +178,26 @@ class PostgresCluster:
             entry = pwd.getpwnam(self.os_user)
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
+    def _require_reachable_by_server_user(self) -> None:
+        if self.os_user is None:
+            return
+        reachable = subprocess.run(
+            ["/bin/sh", "-c", 'test -w "$1"', "sh", str(self.root)],
+            user=self.os_user,
+            check=False,
+            timeout=10,
+        )
+        if reachable.returncode != 0:
+            raise ClusterError(
+                f"the {self.os_user} OS user the server runs as cannot write {self.root} "
+                "(a parent directory is private?); choose a directory it can reach"
+            )
+
     def initialise(self) -> None:
         """``initdb`` an empty data directory: UTF-8, SCRAM over TCP, peer on the socket."""
         self._make_owned_directory(self.root)
         self._make_owned_directory(self.socket_dir)
+        self._require_reachable_by_server_user()
         password_file = self.root / "superuser.pw"
         password_file.write_text(self.superuser_password + "\n", encoding="utf-8")
         password_file.chmod(0o600)
@@ -211,16 +227,34 @@ class PostgresCluster:
             **self.settings,
         }
         server_options = " ".join(f"-c {name}={value}" for name, value in options.items())
-        self._run(
-            self.binaries.program("pg_ctl"),
-            "start",
-            "--pgdata", str(self.datadir),
-            "--log", str(self.log_file),
-            "--wait",
-            "--timeout", str(_START_TIMEOUT_SECONDS),
-            "--options", server_options,
-            timeout=_START_TIMEOUT_SECONDS + 5,
-        )  # fmt: skip
+        try:
+            self._run(
+                self.binaries.program("pg_ctl"),
+                "start",
+                "--pgdata", str(self.datadir),
+                "--log", str(self.log_file),
+                "--wait",
+                "--timeout", str(_START_TIMEOUT_SECONDS),
+                "--options", server_options,
+                timeout=_START_TIMEOUT_SECONDS + 5,
+            )  # fmt: skip
+        except ClusterError:
+            raise ClusterError(
+                f"PostgreSQL did not start: {self._last_server_error()} (log: {self.log_file})"
+            ) from None
+
+    def _last_server_error(self) -> str:
+        try:
+            lines = self.log_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return "no server log"
+        errors = [line for line in lines if re.search(r"\b(FATAL|PANIC|ERROR):", line)]
+        hints = [line for line in lines if "HINT:" in line]
+        chosen = (errors or lines or ["empty server log"])[-1]
+        message = re.sub(r"^.*?\b(FATAL|PANIC|ERROR|LOG):\s+", "", chosen)
+        if hints and "could not create any TCP/IP sockets" in message:
+            message = re.sub(r"^.*HINT:\s+", "", hints[-1])
+        return message
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: roll back open transactions, then shut down cleanly)."""

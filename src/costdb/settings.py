@@ -1,7 +1,8 @@
 """Database settings, read from the environment only.
 
 Two ways to configure, as libpq users expect: ``DATABASE_URL``, or the libpq variables
-``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE``. Every variable that can
+``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE``; ``PGCONNECT_TIMEOUT``
+applies to both. Every variable that can
 hold a secret also has a ``*_FILE`` variant (Docker and Kubernetes secrets mount files). Setting
 both a variable and its ``_FILE`` variant is an error, as in the official postgres image.
 No secret has a default, and messages show URLs with the password masked.
@@ -10,6 +11,7 @@ No secret has a default, and messages show URLs with the password masked.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +27,19 @@ _REQUIRED_LIBPQ_VARIABLES = ("PGHOST", "PGUSER", "PGDATABASE")
 DEFAULT_PORT = 5432
 
 
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """Where the database is; ``url`` carries the password, ``safe_url`` never does."""
+    """Where the database is; ``url`` carries the password, ``safe_url`` never does.
+
+    ``connect_timeout`` bounds each connection attempt (libpq's ``PGCONNECT_TIMEOUT``; the
+    spec's 5 s by default).
+    """
 
     url: URL
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS
 
     @property
     def safe_url(self) -> str:
@@ -87,6 +97,14 @@ def _url_from_database_url(raw: str) -> URL:
     return url.set(drivername=DRIVER)
 
 
+def _connect_timeout_from(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_CONNECT_TIMEOUT_SECONDS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"PGCONNECT_TIMEOUT must be a whole number of seconds >= 1, got {raw!r}")
+    return int(raw)
+
+
 def _port_from(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PORT
@@ -116,7 +134,42 @@ def _url_from_libpq_variables(environ: Mapping[str, str]) -> URL:
 def load_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
     """Read the database settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
+    connect_timeout = _connect_timeout_from(env.get("PGCONNECT_TIMEOUT"))
     database_url = read_variable("DATABASE_URL", env)
     if database_url is not None:
-        return DatabaseSettings(_url_from_database_url(database_url))
-    return DatabaseSettings(_url_from_libpq_variables(env))
+        return DatabaseSettings(_url_from_database_url(database_url), connect_timeout)
+    return DatabaseSettings(_url_from_libpq_variables(env), connect_timeout)
+
+
+_POSTGRES_DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
+
+
+@dataclass(frozen=True)
+class MigrationTimeouts:
+    """How long one migration statement may wait for a lock, and run, before it fails.
+
+    A migration that waits behind a long transaction must fail (and be retried) rather than
+    queue every query of the application behind its lock: hence a short ``lock_timeout``.
+    """
+
+    lock_timeout: str = "10s"
+    statement_timeout: str = "30min"
+
+
+def _duration(name: str, default: str, environ: Mapping[str, str]) -> str:
+    value = environ.get(name, default).strip()
+    if not _POSTGRES_DURATION.match(value):
+        raise ConfigError(
+            f"{name} must be a duration such as 500ms, 10s, 5min or 1h, got {value!r}"
+        )
+    return value
+
+
+def load_migration_timeouts(environ: Mapping[str, str] | None = None) -> MigrationTimeouts:
+    """``COSTDB_LOCK_TIMEOUT`` and ``COSTDB_STATEMENT_TIMEOUT``, in PostgreSQL's units."""
+    env = os.environ if environ is None else environ
+    defaults = MigrationTimeouts()
+    return MigrationTimeouts(
+        lock_timeout=_duration("COSTDB_LOCK_TIMEOUT", defaults.lock_timeout, env),
+        statement_timeout=_duration("COSTDB_STATEMENT_TIMEOUT", defaults.statement_timeout, env),
+    )

@@ -4,7 +4,9 @@ A caller may pass an open connection (the migration runner) or an engine (pytest
 ``config.attributes["connection"]``; otherwise the database comes from the environment
 (``DATABASE_URL`` or ``PG*``), never from alembic.ini, so no password is ever written to a file.
 Every migration runs in its own transaction (``transaction_per_migration``): a failing
-migration rolls back alone and the revision stays at the last one that succeeded.
+migration rolls back alone and the revision stays at the last one that succeeded. Statements
+run under ``lock_timeout`` and ``statement_timeout`` (``COSTDB_LOCK_TIMEOUT``,
+``COSTDB_STATEMENT_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import Connection
 
 from costdb.engine import create_costdb_engine
 from costdb.schema import metadata
-from costdb.settings import load_settings
+from costdb.settings import load_migration_timeouts, load_settings
 
 
 def _configure_and_run(**target: Any) -> None:
@@ -27,6 +29,11 @@ def _configure_and_run(**target: Any) -> None:
         compare_server_default=True,
         **target,
     )
+    # Session-wide, before the first migration: every DDL statement gives up instead of
+    # queueing the application behind its lock, and none runs unbounded.
+    timeouts = load_migration_timeouts()
+    context.execute(f"SET lock_timeout = '{timeouts.lock_timeout}'")
+    context.execute(f"SET statement_timeout = '{timeouts.statement_timeout}'")
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,41 @@
+# costdb: one command for each thing a developer or CI does. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help postgres test lint up down status clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/costdb: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+postgres:  ## install PostgreSQL + pgvector from Debian's packages if missing (asks for sudo)
+	@bash scripts/provision-postgres.sh
+
+test: $(BIN)/costdb postgres  ## provision PostgreSQL + pgvector if missing, then run the tests
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/costdb  ## ruff, mypy, and squawk on the migrations' SQL
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/alembic upgrade head --sql 2>/dev/null > $(VENV)/migrations.sql
+	$(BIN)/squawk $(VENV)/migrations.sql
+
+up: $(BIN)/costdb postgres  ## start a local database under .costdb/ and migrate it
+	$(BIN)/costdb local up
+
+down: $(BIN)/costdb  ## stop the local database
+	$(BIN)/costdb local down
+
+status: $(BIN)/costdb  ## is the local database running, and at which revision
+	$(BIN)/costdb local status
+
+clean:  ## remove the virtualenv (not the local database's data)
+	rm -rf $(VENV)

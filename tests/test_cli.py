@@ -1,0 +1,134 @@
+"""``costdb migrate`` and ``costdb status`` as processes against a real server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
+
+from costdb.postgres_cluster import free_port
+from tests.cli_runner import clean_environment, run_module, url_environment
+
+
+def _costdb(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:
+    result = run_module("costdb", *args, env=env, timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _assert_one_clean_line(stderr: str, *secrets: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    for secret in secrets:
+        assert secret not in stderr
+
+
+def test_migrate_brings_an_empty_database_to_head(empty_database_url: URL) -> None:
+    env = url_environment(empty_database_url)
+    code, _, stderr = _costdb("migrate", env=env)
+    assert code == 0, stderr
+    assert "applied 0001" in stderr
+    code, stdout, _ = _costdb("status", "--json", env=env)
+    status = json.loads(stdout)
+    assert (code, status["current"], status["pending"]) == (0, status["head"], [])
+    assert str(empty_database_url.password) not in stdout
+
+
+def test_migrate_at_head_applies_nothing(migrated_database_url: URL) -> None:
+    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database_url))
+    assert code == 0
+    assert "nothing to apply" in stderr
+
+
+def test_status_of_an_empty_database_lists_the_pending_revisions(empty_database_url: URL) -> None:
+    code, stdout, _ = _costdb("status", env=url_environment(empty_database_url))
+    assert code == 0
+    assert "pending:  0001" in stdout
+    assert "(empty: no migration applied)" in stdout
+
+
+def test_a_database_newer_than_the_code_is_refused(migrated_database_url: URL) -> None:
+    engine = create_engine(migrated_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+    engine.dispose()
+    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database_url))
+    assert code == 3
+    _assert_one_clean_line(stderr)
+    assert "database revision f00dfeed is newer than this image" in stderr
+
+
+def test_wrong_password_exits_2_without_the_password(empty_database_url: URL) -> None:
+    wrong = "Wr0ng-Passw0rd"
+    code, _, stderr = _costdb("status", env=url_environment(empty_database_url.set(password=wrong)))
+    assert code == 2
+    _assert_one_clean_line(stderr, wrong)
+    assert "password authentication failed" in stderr
+
+
+def test_refused_connection_exits_1(empty_database_url: URL) -> None:
+    url = empty_database_url.set(port=free_port())
+    code, _, stderr = _costdb("status", env=url_environment(url))
+    assert code == 1
+    _assert_one_clean_line(stderr, str(empty_database_url.password))
+    assert "Connection refused" in stderr
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A local TCP port that accepts connections and never answers: a hung server."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_a_hung_server_times_out_instead_of_hanging(silent_server: int) -> None:
+    env = clean_environment(
+        DATABASE_URL=f"postgresql://u:pw@127.0.0.1:{silent_server}/d", PGCONNECT_TIMEOUT="1"
+    )
+    started = time.monotonic()
+    code, _, stderr = _costdb("status", env=env, timeout=30)
+    assert code == 1
+    assert time.monotonic() - started < 10
+    _assert_one_clean_line(stderr, "pw@")
+    assert "timeout" in stderr.lower()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({}, "no database configured"),
+        ({"DATABASE_URL": "postgresql://u:hunter2@h:x/d"}, "port that is not a number"),
+        ({"PGCONNECT_TIMEOUT": "soon", "DATABASE_URL": "postgresql://h/d"}, "PGCONNECT_TIMEOUT"),
+    ],
+)
+def test_misconfiguration_exits_2_with_one_line(extra: dict[str, str], message: str) -> None:
+    code, _, stderr = _costdb("migrate", env=clean_environment(**extra))
+    assert code == 2
+    _assert_one_clean_line(stderr, "hunter2")
+    assert message in stderr
