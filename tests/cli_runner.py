@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from sqlalchemy.engine import URL
+from costdb.settings import DatabaseSettings
 
 _LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "DATABASE_URL")
 
@@ -18,9 +18,8 @@ def clean_environment(**extra: str) -> dict[str, str]:
     return environment | extra
 
 
-def url_environment(url: URL, **extra: str) -> dict[str, str]:
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return clean_environment(DATABASE_URL=plain, **extra)
+def url_environment(database: DatabaseSettings, **extra: str) -> dict[str, str]:
+    return clean_environment(DATABASE_URL=database.url, **extra)
 
 
 def run_module(

@@ -18,18 +18,17 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
 from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
 from costdb.migration_runner import upgrade_to_head
 from costdb.migration_scripts import alembic_config as costdb_alembic_config
 from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
-from costdb.settings import DRIVER, DatabaseSettings
+from costdb.settings import DatabaseSettings, parse_database_url
 
 MIGRATED_TEMPLATE = "costdb_migrated_template"
 FAST_TEST_SETTINGS = {
@@ -45,25 +44,21 @@ class TestServer:
 
     __test__ = False  # not a test class, despite its name
 
-    def __init__(self, admin_url: URL, cluster: PostgresCluster | None = None) -> None:
-        self.admin_url = admin_url
+    def __init__(self, admin: DatabaseSettings, cluster: PostgresCluster | None = None) -> None:
+        self.admin = admin
         self.cluster = cluster
-        self._admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
     def execute(self, sql: str) -> None:
-        with self._admin.connect() as connection:
-            connection.execute(text(sql))
+        with psycopg.connect(self.admin.conninfo("costdb-tests"), autocommit=True) as connection:
+            connection.execute(sql.encode())
 
-    def create_database(self, template: str = "template0") -> URL:
+    def create_database(self, template: str = "template0") -> DatabaseSettings:
         name = f"costdb_test_{secrets.token_hex(6)}"
         self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return self.admin_url.set(database=name)
+        return self.admin.with_params(dbname=name)
 
-    def drop_database(self, url: URL) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-
-    def dispose(self) -> None:
-        self._admin.dispose()
+    def drop_database(self, database: DatabaseSettings) -> None:
+        self.execute(f'DROP DATABASE IF EXISTS "{database.dbname}" WITH (FORCE)')
 
 
 def _start_throwaway_cluster() -> PostgresCluster:
@@ -77,7 +72,7 @@ def _start_throwaway_cluster() -> PostgresCluster:
         port=free_port(),
         superuser_password=secrets.token_urlsafe(16),
         binaries=binaries,
-        settings=FAST_TEST_SETTINGS,
+        server_settings=FAST_TEST_SETTINGS,
     )
     cluster.initialise()
     cluster.start()
@@ -88,25 +83,21 @@ def _start_throwaway_cluster() -> PostgresCluster:
 def test_server() -> Iterator[TestServer]:
     given = os.environ.get("COSTDB_TEST_DATABASE_URL")
     if given:
-        server = TestServer(make_url(given).set(drivername=DRIVER))
-        yield server
-        server.dispose()
+        yield TestServer(DatabaseSettings(parse_database_url(given)))
         return
     cluster = _start_throwaway_cluster()
-    server = TestServer(cluster.url(), cluster)
     try:
-        yield server
+        yield TestServer(cluster.settings(), cluster)
     finally:
-        server.dispose()
         cluster.stop(mode="immediate")
         shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 @pytest.fixture
-def empty_database_url(test_server: TestServer) -> Iterator[URL]:
-    url = test_server.create_database()
-    yield url
-    test_server.drop_database(url)
+def empty_database(test_server: TestServer) -> Iterator[DatabaseSettings]:
+    database = test_server.create_database()
+    yield database
+    test_server.drop_database(database)
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +105,7 @@ def migrated_template(test_server: TestServer) -> str:
     test_server.execute(f'DROP DATABASE IF EXISTS "{MIGRATED_TEMPLATE}" WITH (FORCE)')
     test_server.execute(f'CREATE DATABASE "{MIGRATED_TEMPLATE}" TEMPLATE template0')
     engine = create_costdb_engine(
-        DatabaseSettings(test_server.admin_url.set(database=MIGRATED_TEMPLATE)), pooled=False
+        test_server.admin.with_params(dbname=MIGRATED_TEMPLATE), pooled=False
     )
     with engine.connect() as connection:
         upgrade_to_head(connection)
@@ -123,15 +114,17 @@ def migrated_template(test_server: TestServer) -> str:
 
 
 @pytest.fixture
-def migrated_database_url(test_server: TestServer, migrated_template: str) -> Iterator[URL]:
-    url = test_server.create_database(template=migrated_template)
-    yield url
-    test_server.drop_database(url)
+def migrated_database(
+    test_server: TestServer, migrated_template: str
+) -> Iterator[DatabaseSettings]:
+    database = test_server.create_database(template=migrated_template)
+    yield database
+    test_server.drop_database(database)
 
 
 @pytest.fixture
-def migrated_engine(migrated_database_url: URL) -> Iterator[Engine]:
-    engine = create_costdb_engine(DatabaseSettings(migrated_database_url), pool_size=2)
+def migrated_engine(migrated_database: DatabaseSettings) -> Iterator[Engine]:
+    engine = create_costdb_engine(migrated_database, pool_size=2)
     yield engine
     engine.dispose()
 
@@ -144,8 +137,8 @@ def session(migrated_engine: Engine) -> Iterator[Session]:
 
 # pytest-alembic: its built-in tests run against an empty database of their own.
 @pytest.fixture
-def alembic_engine(empty_database_url: URL) -> Iterator[Engine]:
-    engine = create_costdb_engine(DatabaseSettings(empty_database_url), pooled=False)
+def alembic_engine(empty_database: DatabaseSettings) -> Iterator[Engine]:
+    engine = create_costdb_engine(empty_database, pooled=False)
     yield engine
     engine.dispose()
 

@@ -8,11 +8,11 @@ import threading
 import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL
 
 from costdb.postgres_cluster import free_port
+from costdb.settings import DatabaseSettings
 from tests.cli_runner import clean_environment, run_module, url_environment
 
 
@@ -29,54 +29,56 @@ def _assert_one_clean_line(stderr: str, *secrets: str) -> None:
         assert secret not in stderr
 
 
-def test_migrate_brings_an_empty_database_to_head(empty_database_url: URL) -> None:
-    env = url_environment(empty_database_url)
+def test_migrate_brings_an_empty_database_to_head(empty_database: DatabaseSettings) -> None:
+    env = url_environment(empty_database)
     code, _, stderr = _costdb("migrate", env=env)
     assert code == 0, stderr
     assert "applied 0001" in stderr
     code, stdout, _ = _costdb("status", "--json", env=env)
     status = json.loads(stdout)
     assert (code, status["current"], status["pending"]) == (0, status["head"], [])
-    assert str(empty_database_url.password) not in stdout
+    assert str(empty_database.password) not in stdout
 
 
-def test_migrate_at_head_applies_nothing(migrated_database_url: URL) -> None:
-    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database_url))
+def test_migrate_at_head_applies_nothing(migrated_database: DatabaseSettings) -> None:
+    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database))
     assert code == 0
     assert "nothing to apply" in stderr
 
 
-def test_status_of_an_empty_database_lists_the_pending_revisions(empty_database_url: URL) -> None:
-    code, stdout, _ = _costdb("status", env=url_environment(empty_database_url))
+def test_status_of_an_empty_database_lists_the_pending_revisions(
+    empty_database: DatabaseSettings,
+) -> None:
+    code, stdout, _ = _costdb("status", env=url_environment(empty_database))
     assert code == 0
     assert "pending:  0001" in stdout
     assert "(empty: no migration applied)" in stdout
 
 
-def test_a_database_newer_than_the_code_is_refused(migrated_database_url: URL) -> None:
-    engine = create_engine(migrated_database_url)
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
-    engine.dispose()
-    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database_url))
+def test_a_database_newer_than_the_code_is_refused(migrated_database: DatabaseSettings) -> None:
+    with psycopg.connect(migrated_database.conninfo("test")) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database))
     assert code == 3
     _assert_one_clean_line(stderr)
     assert "database revision f00dfeed is newer than this image" in stderr
 
 
-def test_wrong_password_exits_2_without_the_password(empty_database_url: URL) -> None:
+def test_wrong_password_exits_2_without_the_password(empty_database: DatabaseSettings) -> None:
     wrong = "Wr0ng-Passw0rd"
-    code, _, stderr = _costdb("status", env=url_environment(empty_database_url.set(password=wrong)))
+    code, _, stderr = _costdb(
+        "status", env=url_environment(empty_database.with_params(password=wrong))
+    )
     assert code == 2
     _assert_one_clean_line(stderr, wrong)
     assert "password authentication failed" in stderr
 
 
-def test_refused_connection_exits_1(empty_database_url: URL) -> None:
-    url = empty_database_url.set(port=free_port())
-    code, _, stderr = _costdb("status", env=url_environment(url))
+def test_refused_connection_exits_1(empty_database: DatabaseSettings) -> None:
+    refused = empty_database.with_params(port=free_port())
+    code, _, stderr = _costdb("status", env=url_environment(refused))
     assert code == 1
-    _assert_one_clean_line(stderr, str(empty_database_url.password))
+    _assert_one_clean_line(stderr, str(empty_database.password))
     assert "Connection refused" in stderr
 
 

@@ -12,40 +12,55 @@ from costdb.settings import load_settings, read_variable
 SECRET = "s3cr3t-Pa55"
 
 
-def test_database_url_is_normalised_to_the_psycopg_driver() -> None:
-    settings = load_settings({"DATABASE_URL": f"postgres://app:{SECRET}@db:6543/costdb"})
-    assert settings.url.drivername == "postgresql+psycopg"
-    assert (settings.url.host, settings.url.port, settings.url.database) == ("db", 6543, "costdb")
-    assert settings.url.password == SECRET
-    assert SECRET not in settings.safe_url
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "postgresql+psycopg"])
+def test_database_url_is_parsed_by_libpq(scheme: str) -> None:
+    settings = load_settings(
+        {"DATABASE_URL": f"{scheme}://app:{SECRET}@db:6543/costdb?sslmode=require"}
+    )
+    assert (settings.host, settings.port, settings.dbname, settings.user) == (
+        "db",
+        6543,
+        "costdb",
+        "app",
+    )
+    assert settings.password == SECRET
+    assert settings.params["sslmode"] == "require"
+    assert settings.safe_url == "postgresql://app:***@db:6543/costdb?sslmode=require"
     assert settings.target == "db:6543/costdb"
+
+
+def test_the_full_url_round_trips_special_characters() -> None:
+    password = "p@ss:w/rd%"
+    settings = load_settings(
+        {"PGHOST": "db", "PGUSER": "app", "PGDATABASE": "d", "PGPASSWORD": password}
+    )
+    assert load_settings({"DATABASE_URL": settings.url}).password == password
+    assert password not in settings.safe_url
 
 
 def test_libpq_variables_build_the_url_with_port_5432_by_default() -> None:
     settings = load_settings(
         {"PGHOST": "db", "PGUSER": "app", "PGDATABASE": "costdb", "PGPASSWORD": SECRET}
     )
-    assert settings.url.render_as_string(hide_password=False) == (
-        f"postgresql+psycopg://app:{SECRET}@db:5432/costdb"
-    )
+    assert settings.url == f"postgresql://app:{SECRET}@db:5432/costdb"
 
 
 def test_database_url_wins_over_libpq_variables() -> None:
     settings = load_settings({"DATABASE_URL": "postgresql://a@h/d", "PGHOST": "other"})
-    assert settings.url.host == "h"
+    assert settings.host == "h"
 
 
 def test_password_file_is_read_without_its_trailing_newline(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text(SECRET + "\n")
     env = {"PGHOST": "db", "PGUSER": "app", "PGDATABASE": "d", "PGPASSWORD_FILE": str(secret)}
-    assert load_settings(env).url.password == SECRET
+    assert load_settings(env).password == SECRET
 
 
 def test_database_url_file_is_read(tmp_path: Path) -> None:
     secret = tmp_path / "url"
     secret.write_text(f"postgresql://app:{SECRET}@db/costdb\n")
-    assert load_settings({"DATABASE_URL_FILE": str(secret)}).url.password == SECRET
+    assert load_settings({"DATABASE_URL_FILE": str(secret)}).password == SECRET
 
 
 def _write(tmp_path: Path, content: bytes) -> str:
@@ -59,11 +74,12 @@ def _write(tmp_path: Path, content: bytes) -> str:
     [
         ({}, "no database configured: set DATABASE_URL"),
         ({"PGHOST": "db"}, "missing: PGUSER, PGDATABASE"),
-        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL has scheme 'none'"),
+        ({"DATABASE_URL": f"postgresql://u:{SECRET}@h/d?bogus=1"}, "invalid URI query parameter"),
         ({"DATABASE_URL": f"mysql://u:{SECRET}@h/d"}, "scheme 'mysql'"),
         ({"DATABASE_URL": f"postgresql://u:{SECRET}@h:port/d"}, "port that is not a number"),
         ({"DATABASE_URL": f"postgresql://u:{SECRET}@h"}, "names no database"),
-        ({"PGHOST": "h", "PGUSER": "u", "PGDATABASE": "d", "PGPORT": "99999"}, "PGPORT must be"),
+        ({"PGHOST": "h", "PGUSER": "u", "PGDATABASE": "d", "PGPORT": "99999"}, "PGPORT has a port that is not a number"),
         (
             {"PGHOST": "h", "PGUSER": "u", "PGDATABASE": "d", "PGPASSWORD": SECRET}
             | {"PGPASSWORD_FILE": "/x"},

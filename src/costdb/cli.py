@@ -94,10 +94,9 @@ def local_up() -> None:
     log.info(
         "%s PostgreSQL on %s",
         "initialised and started" if created else "running",
-        stack.url.render_as_string(hide_password=True),
+        stack.settings.safe_url,
     )
-    settings = DatabaseSettings(stack.url)
-    with _connection(settings, "costdb-local") as connection:
+    with _connection(stack.settings, "costdb-local") as connection:
         applied = upgrade_to_head(connection)
     log.info("migrated: %s", ", ".join(applied) if applied else "already at head")
     click.echo(f"export DATABASE_URL_FILE={stack.url_file}")
@@ -117,9 +116,9 @@ def local_status() -> None:
     if not stack.cluster.is_initialised or not stack.cluster.is_running:
         click.echo("local database: not running")
         sys.exit(1)
-    with _connection(DatabaseSettings(stack.url), "costdb-local") as connection:
+    with _connection(stack.settings, "costdb-local") as connection:
         state = require_known_revision(connection)
-    click.echo(f"local database: running on {stack.url.render_as_string(hide_password=True)}")
+    click.echo(f"local database: running on {stack.settings.safe_url}")
     click.echo(f"revision: {state.current or '(none)'} (head {state.head})")
 
 

@@ -40,10 +40,9 @@ def server_message(exc: BaseException) -> str:
 def classify_connection_error(exc: BaseException, settings: DatabaseSettings) -> CostdbError:
     """The error to raise for a connection attempt that failed with ``exc``."""
     message = server_message(exc)
-    password = settings.url.password
-    if password:
-        message = message.replace(str(password), "***")
-    line = f"cannot connect to {settings.target} as {settings.url.username}: {message}"
+    if settings.password:
+        message = message.replace(settings.password, "***")
+    line = f"cannot connect to {settings.target} as {settings.user}: {message}"
     if _PERMANENT.search(message):
         return ConfigError(line)
     return DatabaseUnavailable(line)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
@@ -26,6 +26,7 @@ from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20
 POOL_IDLE_TIMEOUT_SECONDS = 30.0
+DRIVER = "postgresql+psycopg"
 _CHECKED_IN_AT = "costdb_checked_in_at"
 
 
@@ -43,13 +44,23 @@ def create_costdb_engine(
     which must not keep connections open after they finish).
     """
     connect_timeout = settings.connect_timeout
-    connect_args = {"connect_timeout": connect_timeout, "application_name": application_name}
+    # Every libpq keyword goes to psycopg as is; the URL only names the dialect and shows
+    # where the engine points (SQLAlchemy masks its password in reprs).
+    connect_args = settings.connect_kwargs(application_name)
+    url = URL.create(
+        DRIVER,
+        username=settings.user,
+        password=settings.password,
+        host=settings.host,
+        port=settings.port,
+        database=settings.dbname,
+    )
     if not pooled:
         return create_engine(
-            settings.url, poolclass=NullPool, connect_args=connect_args, hide_parameters=True
+            url, poolclass=NullPool, connect_args=connect_args, hide_parameters=True
         )
     engine = create_engine(
-        settings.url,
+        url,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=connect_timeout,

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL
+import psycopg
 
 from costdb.errors import ConfigError
 from costdb.postgres_cluster import PostgresCluster, find_binaries
+from costdb.settings import DatabaseSettings
 
 DEFAULT_DIRECTORY = ".costdb"
 DEFAULT_PORT = 55432
@@ -41,8 +41,8 @@ class LocalStack:
         return self.cluster.root / "database.url"
 
     @property
-    def url(self) -> URL:
-        return self.cluster.url(DATABASE_NAME)
+    def settings(self) -> DatabaseSettings:
+        return self.cluster.settings(DATABASE_NAME)
 
     def _write_secret(self, path: Path, content: str) -> None:
         path.write_text(content + "\n", encoding="utf-8")
@@ -57,19 +57,17 @@ class LocalStack:
         if not self.cluster.is_running:
             self.cluster.start()
         self._ensure_database()
-        plain = self.url.set(drivername="postgresql")  # libpq's form: psql takes it too
-        self._write_secret(self.url_file, plain.render_as_string(hide_password=False))
+        self._write_secret(self.url_file, self.settings.url)  # libpq's form: psql takes it too
         return created
 
     def _ensure_database(self) -> None:
-        engine = create_engine(self.cluster.url(), isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
+        conninfo = self.cluster.settings().conninfo("costdb-local")
+        with psycopg.connect(conninfo, autocommit=True) as connection:
             exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE_NAME}
-            ).first()
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
+            ).fetchone()
             if exists is None:
-                connection.execute(text(f'CREATE DATABASE "{DATABASE_NAME}"'))
-        engine.dispose()
+                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
     def down(self) -> bool:
         """Stop the server if it runs; return whether it was running."""

@@ -18,10 +18,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.engine import URL
-
 from costdb.errors import CostdbError
-from costdb.settings import DRIVER
+from costdb.settings import DatabaseSettings
 
 PROVISION_HINT = "install it with: sudo scripts/provision-postgres.sh (Debian 12 and 13)"
 _START_TIMEOUT_SECONDS = 60
@@ -112,8 +110,8 @@ def free_port() -> int:
 class PostgresCluster:
     """One data directory and the server that runs on it.
 
-    ``root`` holds ``data/`` (the cluster), ``socket/`` and ``server.log``. ``settings`` are
-    extra ``-c name=value`` server settings (tests turn durability off for speed).
+    ``root`` holds ``data/`` (the cluster), ``socket/`` and ``server.log``. ``server_settings``
+    are extra ``-c name=value`` server settings (tests turn durability off for speed).
     """
 
     root: Path
@@ -122,7 +120,7 @@ class PostgresCluster:
     binaries: PostgresBinaries
     superuser: str = "postgres"
     os_user: str | None = field(default_factory=lambda: "postgres" if os.geteuid() == 0 else None)
-    settings: Mapping[str, str] = field(default_factory=dict)
+    server_settings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def datadir(self) -> Path:
@@ -136,17 +134,16 @@ class PostgresCluster:
     def log_file(self) -> Path:
         return self.root / "server.log"
 
-    def url(
-        self, database: str = "postgres", user: str | None = None, password: str | None = None
-    ) -> URL:
-        """A URL for ``user`` (the superuser by default) to ``database`` over TCP."""
-        return URL.create(
-            DRIVER,
-            username=user or self.superuser,
-            password=password if user else self.superuser_password,
-            host="127.0.0.1",
-            port=self.port,
-            database=database,
+    def settings(self, database: str = "postgres") -> DatabaseSettings:
+        """How the superuser reaches ``database`` over TCP."""
+        return DatabaseSettings(
+            {
+                "host": "127.0.0.1",
+                "port": str(self.port),
+                "user": self.superuser,
+                "password": self.superuser_password,
+                "dbname": database,
+            }
         )
 
     @property
@@ -224,7 +221,7 @@ class PostgresCluster:
             "port": str(self.port),
             "listen_addresses": "127.0.0.1",
             "unix_socket_directories": str(self.socket_dir),
-            **self.settings,
+            **self.server_settings,
         }
         server_options = " ".join(f"-c {name}={value}" for name, value in options.items())
         try:

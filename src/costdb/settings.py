@@ -2,10 +2,14 @@
 
 Two ways to configure, as libpq users expect: ``DATABASE_URL``, or the libpq variables
 ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE``; ``PGCONNECT_TIMEOUT``
-applies to both. Every variable that can
-hold a secret also has a ``*_FILE`` variant (Docker and Kubernetes secrets mount files). Setting
-both a variable and its ``_FILE`` variant is an error, as in the official postgres image.
-No secret has a default, and messages show URLs with the password masked.
+applies to both. Every variable that can hold a secret also has a ``*_FILE`` variant (Docker
+and Kubernetes secrets mount files). Setting both a variable and its ``_FILE`` variant is an
+error, as in the official postgres image. No secret has a default, and only ``safe_url``
+(password masked) is ever shown.
+
+URLs are parsed by libpq itself (through psycopg), so every form libpq accepts works, query
+options such as ``sslmode`` included. This module imports no SQLAlchemy: the health probe
+uses it and must start fast.
 """
 
 from __future__ import annotations
@@ -13,43 +17,94 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from costdb.errors import ConfigError
 
-DRIVER = "postgresql+psycopg"
-_ACCEPTED_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
+_SCHEMES = re.compile(r"^(postgres|postgresql)(\+psycopg)?://", re.IGNORECASE)
+_USERINFO = re.compile(r"://([^@/]*)@")
+_URL_PARTS = frozenset({"host", "port", "user", "password", "dbname"})
 _REQUIRED_LIBPQ_VARIABLES = ("PGHOST", "PGUSER", "PGDATABASE")
 DEFAULT_PORT = 5432
-
-
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """Where the database is; ``url`` carries the password, ``safe_url`` never does.
+    """Where the database is, as libpq keywords (``host``, ``port``, ``user``, ``dbname``...).
 
-    ``connect_timeout`` bounds each connection attempt (libpq's ``PGCONNECT_TIMEOUT``; the
-    spec's 5 s by default).
+    ``params`` carries the password; ``safe_url`` and ``target`` never do. ``connect_timeout``
+    bounds each connection attempt (libpq's ``PGCONNECT_TIMEOUT``; the spec's 5 s by default).
     """
 
-    url: URL
+    params: Mapping[str, str] = field(default_factory=dict)
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT_SECONDS
+
+    @property
+    def host(self) -> str:
+        return self.params.get("host", "localhost")
+
+    @property
+    def port(self) -> int:
+        return int(self.params.get("port", DEFAULT_PORT))
+
+    @property
+    def user(self) -> str | None:
+        return self.params.get("user")
+
+    @property
+    def dbname(self) -> str:
+        return self.params["dbname"]
+
+    @property
+    def password(self) -> str | None:
+        return self.params.get("password")
+
+    @property
+    def target(self) -> str:
+        """``host:port/database``, to name the database in messages."""
+        return f"{self.host}:{self.port}/{self.dbname}"
 
     @property
     def safe_url(self) -> str:
         """The URL with its password masked: the only form that may be printed or logged."""
-        return self.url.render_as_string(hide_password=True)
+        return self._url(mask_password=True)
 
     @property
-    def target(self) -> str:
-        """``host:port/database``, to name the database in error messages."""
-        return f"{self.url.host}:{self.url.port or DEFAULT_PORT}/{self.url.database}"
+    def url(self) -> str:
+        """The full ``postgresql://`` URL, password included: for files and child processes."""
+        return self._url(mask_password=False)
+
+    def _url(self, *, mask_password: bool) -> str:
+        credentials = quote(self.user or "", safe="")
+        if self.password is not None:
+            credentials += ":" + ("***" if mask_password else quote(self.password, safe=""))
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        options = {key: value for key, value in self.params.items() if key not in _URL_PARTS}
+        query = f"?{urlencode(options)}" if options else ""
+        at = "@" if credentials else ""
+        return f"postgresql://{credentials}{at}{host}:{self.port}/{quote(self.dbname)}{query}"
+
+    def with_params(self, **changes: str | int) -> DatabaseSettings:
+        """A copy with some libpq keywords changed (another database, user or password)."""
+        return replace(self, params={**self.params, **{k: str(v) for k, v in changes.items()}})
+
+    def connect_kwargs(self, application_name: str) -> dict[str, str]:
+        """libpq keywords for one connection, timeout and application name included."""
+        return {
+            **self.params,
+            "connect_timeout": str(self.connect_timeout),
+            "application_name": application_name,
+        }
+
+    def conninfo(self, application_name: str) -> str:
+        """The same as a libpq connection string, for ``psycopg.connect``."""
+        return make_conninfo("", **self.connect_kwargs(application_name))
 
 
 def read_variable(name: str, environ: Mapping[str, str]) -> str | None:
@@ -78,23 +133,36 @@ def read_variable(name: str, environ: Mapping[str, str]) -> str | None:
     return value
 
 
-def _url_from_database_url(raw: str) -> URL:
-    try:
-        url = make_url(raw.strip())
-    except ArgumentError:
+def _check_port(raw: str, name: str) -> str:
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} has a port that is not a number from 1 to 65535")
+    return raw
+
+
+def parse_database_url(raw: str) -> dict[str, str]:
+    """libpq keywords from a ``postgresql://`` URL; errors never echo the password."""
+    url = raw.strip()
+    scheme = _SCHEMES.match(url)
+    if scheme is None:
+        shown = url.split("://", 1)[0] if "://" in url else "none"
         raise ConfigError(
-            "DATABASE_URL is not a URL of the form postgresql://user:password@host:port/database"
-        ) from None
-    except ValueError:
-        raise ConfigError("DATABASE_URL has a port that is not a number") from None
-    if url.drivername not in _ACCEPTED_SCHEMES:
-        raise ConfigError(
-            f"DATABASE_URL has scheme {url.drivername!r}; expected one of "
-            + ", ".join(_ACCEPTED_SCHEMES)
+            f"DATABASE_URL has scheme {shown!r}; expected postgresql://user:password@host:port/db"
         )
-    if not url.database:
+    url = "postgresql://" + url[scheme.end() :]
+    try:
+        parsed = conninfo_to_dict(url)
+    except ProgrammingError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        userinfo = _USERINFO.search(url)
+        if userinfo and userinfo.group(1):
+            reason = reason.replace(userinfo.group(1), "***")
+        raise ConfigError(f"DATABASE_URL is not a valid PostgreSQL URL: {reason}") from None
+    params = {key: str(value) for key, value in parsed.items() if value is not None}
+    if "port" in params:
+        _check_port(params["port"], "DATABASE_URL")
+    if not params.get("dbname"):
         raise ConfigError("DATABASE_URL names no database (add /<database> after the host)")
-    return url.set(drivername=DRIVER)
+    return params
 
 
 def _connect_timeout_from(raw: str | None) -> int:
@@ -105,15 +173,7 @@ def _connect_timeout_from(raw: str | None) -> int:
     return int(raw)
 
 
-def _port_from(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PORT
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ConfigError(f"PGPORT must be a port number (1-65535), got {raw!r}")
-    return int(raw)
-
-
-def _url_from_libpq_variables(environ: Mapping[str, str]) -> URL:
+def _params_from_libpq_variables(environ: Mapping[str, str]) -> dict[str, str]:
     missing = [name for name in _REQUIRED_LIBPQ_VARIABLES if not environ.get(name)]
     if missing:
         raise ConfigError(
@@ -121,14 +181,16 @@ def _url_from_libpq_variables(environ: Mapping[str, str]) -> URL:
             + ", ".join(_REQUIRED_LIBPQ_VARIABLES)
             + f" (missing: {', '.join(missing)})"
         )
-    return URL.create(
-        DRIVER,
-        username=environ["PGUSER"],
-        password=read_variable("PGPASSWORD", environ),
-        host=environ["PGHOST"],
-        port=_port_from(environ.get("PGPORT")),
-        database=environ["PGDATABASE"],
-    )
+    params = {
+        "host": environ["PGHOST"],
+        "port": _check_port(environ.get("PGPORT", str(DEFAULT_PORT)), "PGPORT"),
+        "user": environ["PGUSER"],
+        "dbname": environ["PGDATABASE"],
+    }
+    password = read_variable("PGPASSWORD", environ)
+    if password is not None:
+        params["password"] = password
+    return params
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
@@ -137,8 +199,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
     connect_timeout = _connect_timeout_from(env.get("PGCONNECT_TIMEOUT"))
     database_url = read_variable("DATABASE_URL", env)
     if database_url is not None:
-        return DatabaseSettings(_url_from_database_url(database_url), connect_timeout)
-    return DatabaseSettings(_url_from_libpq_variables(env), connect_timeout)
+        return DatabaseSettings(parse_database_url(database_url), connect_timeout)
+    return DatabaseSettings(_params_from_libpq_variables(env), connect_timeout)
 
 
 _POSTGRES_DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
