@@ -79,7 +79,7 @@ def _write(tmp_path: Path, content: bytes) -> str:
         ({"DATABASE_URL": f"mysql://u:{SECRET}@h/d"}, "scheme 'mysql'"),
         ({"DATABASE_URL": f"postgresql://u:{SECRET}@h:port/d"}, "port that is not a number"),
         ({"DATABASE_URL": f"postgresql://u:{SECRET}@h"}, "names no database"),
-        ({"PGHOST": "h", "PGUSER": "u", "PGDATABASE": "d", "PGPORT": "99999"}, "PGPORT has a port that is not a number"),
+        ({"PGHOST": "h", "PGUSER": "u", "PGDATABASE": "d", "PGPORT": "99999"}, "PGPORT has a port"),
         (
             {"PGHOST": "h", "PGUSER": "u", "PGDATABASE": "d", "PGPASSWORD": SECRET}
             | {"PGPASSWORD_FILE": "/x"},
