@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help postgres test lint up down status clean
+.PHONY: help postgres test lint manifest up down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,8 +25,12 @@ lint: $(BIN)/costdb  ## ruff, mypy, and squawk on the migrations' SQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/costdb manifest --check
 	$(BIN)/alembic upgrade head --sql 2>/dev/null > $(VENV)/migrations.sql
 	$(BIN)/squawk $(VENV)/migrations.sql
+
+manifest: $(BIN)/costdb  ## regenerate the health probe's manifest after changing models or migrations
+	$(BIN)/costdb manifest
 
 up: $(BIN)/costdb postgres  ## start a local database under .costdb/ and migrate it
 	$(BIN)/costdb local up

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -80,33 +77,6 @@ def test_refused_connection_exits_1(empty_database: DatabaseSettings) -> None:
     assert code == 1
     _assert_one_clean_line(stderr, str(empty_database.password))
     assert "Connection refused" in stderr
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A local TCP port that accepts connections and never answers: a hung server."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    listener.close()
 
 
 def test_a_hung_server_times_out_instead_of_hanging(silent_server: int) -> None:

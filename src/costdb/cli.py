@@ -81,6 +81,34 @@ def status(as_json: bool) -> None:
     click.echo(f"pending:  {', '.join(state.pending) or '(none)'}")
 
 
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def health(arguments: tuple[str, ...]) -> None:
+    """The health probe: the same as ``python -m healthcheck`` (try ``costdb health --help``)."""
+    from healthcheck.cli import main as healthcheck_main  # noqa: PLC0415
+
+    healthcheck_main(arguments)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the committed manifest is out of date.")
+def manifest(check: bool) -> None:
+    """Write the health probe's manifest from the models and migrations (or --check it)."""
+    from costdb.manifest import render_manifest, write_manifest  # noqa: PLC0415
+    from healthcheck.manifest import MANIFEST_PATH  # noqa: PLC0415
+
+    if not check:
+        write_manifest()
+        log.info("wrote %s", MANIFEST_PATH)
+        return
+    if MANIFEST_PATH.read_text(encoding="utf-8") != render_manifest():
+        raise CostdbError(f"{MANIFEST_PATH} is out of date: run `make manifest`")
+    log.info("%s is up to date", MANIFEST_PATH)
+
+
 @cli.group()
 def local() -> None:
     """Run the database natively (no container engine): data under .costdb/."""

@@ -3,14 +3,13 @@
 libpq reports most connection failures without an SQLSTATE, so the verdict reads the
 server's message. Wrong credentials, a missing role or database and a malformed address will
 not fix themselves (configuration errors: exit 2); a refused connection, a timeout, a server
-starting up or shutting down, or a name that does not resolve yet may (exit 1).
+starting up or shutting down, or a name that does not resolve yet may (exit 1). No SQLAlchemy
+import: the health probe uses this module too.
 """
 
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.exc import DBAPIError
 
 from costdb.errors import ConfigError, CostdbError, DatabaseUnavailable
 from costdb.settings import DatabaseSettings
@@ -31,7 +30,7 @@ _PASSWORD_ASSIGNMENT = re.compile(r"password=\S+", re.IGNORECASE)
 
 def server_message(exc: BaseException) -> str:
     """The first line of a driver error, without libpq's prefixes and with passwords masked."""
-    original = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    original = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     message = _LIBPQ_PREFIX.sub("", lines[0]) if lines else type(original).__name__
     return _PASSWORD_ASSIGNMENT.sub("password=***", message)

@@ -193,7 +193,6 @@ class PostgresCluster:
     def initialise(self) -> None:
         """``initdb`` an empty data directory: UTF-8, SCRAM over TCP, peer on the socket."""
         self._make_owned_directory(self.root)
-        self._make_owned_directory(self.socket_dir)
         self._require_reachable_by_server_user()
         password_file = self.root / "superuser.pw"
         password_file.write_text(self.superuser_password + "\n", encoding="utf-8")
@@ -217,6 +216,7 @@ class PostgresCluster:
 
     def start(self) -> None:
         """Start the server on 127.0.0.1 and wait until it accepts connections."""
+        self._make_owned_directory(self.socket_dir)
         options = {
             "port": str(self.port),
             "listen_addresses": "127.0.0.1",

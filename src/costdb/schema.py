@@ -39,6 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+REQUIRED_EXTENSIONS = {"vector": "0.5.0"}
+"""Extensions the schema needs, with the oldest usable version (HNSW arrived in pgvector 0.5.0)."""
+
 EMBEDDING_DIMENSIONS = 1536
 """OpenAI ``text-embedding-3-small`` / ``ada-002`` size, as the spec fixes it."""
 

@@ -1,0 +1,5 @@
+"""``python -m healthcheck``: see ``healthcheck.cli``."""
+
+from healthcheck.cli import main
+
+main()

@@ -1,0 +1,170 @@
+"""Judge a catalog snapshot against the manifest: one named check per object.
+
+Pure functions, no I/O: the same evaluation serves the CLI, the HTTP server and the migration
+sidecar's final verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from healthcheck.catalog import Snapshot
+from healthcheck.manifest import ExpectedIndex, Manifest
+
+Status = Literal["pass", "fail", "skip"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict: ``name`` is stable (``index:idx_events_trace``), ``detail`` is for people."""
+
+    name: str
+    status: Status
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def check_server(snapshot: Snapshot, *, allow_replica: bool) -> Check:
+    if snapshot.in_recovery:
+        if allow_replica:
+            return Check("primary", "pass", "hot standby (accepted: --allow-replica)")
+        return Check("primary", "fail", "server is a hot standby (read-only); not a primary")
+    if snapshot.read_only:
+        return Check("primary", "fail", "default_transaction_read_only is on: writes would fail")
+    return Check("primary", "pass", "primary, accepting writes")
+
+
+def check_extensions(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    for name, minimum in manifest.extensions.items():
+        installed = snapshot.extensions.get(name)
+        if installed is None:
+            yield Check(f"extension:{name}", "fail", f"extension {name} is not installed")
+        elif _version_tuple(installed) < _version_tuple(minimum):
+            yield Check(
+                f"extension:{name}",
+                "fail",
+                f"extension {name} {installed} is older than the required {minimum}",
+            )
+        else:
+            yield Check(f"extension:{name}", "pass", f"{name} {installed}")
+
+
+def check_revision(manifest: Manifest, snapshot: Snapshot) -> Check:
+    applied = snapshot.revisions or []
+    if not applied:
+        everything = ", ".join(manifest.revisions)
+        return Check("revision", "fail", f"no migration applied; pending migrations: {everything}")
+    if len(applied) > 1:
+        return Check("revision", "fail", f"database has several revisions: {', '.join(applied)}")
+    current = applied[0]
+    if current not in manifest.revisions:
+        return Check(
+            "revision",
+            "fail",
+            f"database revision {current} is newer than this image (head {manifest.head})",
+        )
+    pending = manifest.revisions[manifest.revisions.index(current) + 1 :]
+    if pending:
+        return Check(
+            "revision", "fail", f"pending migrations: {', '.join(pending)} (database at {current})"
+        )
+    return Check("revision", "pass", f"at head {current}")
+
+
+def check_tables(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    for table, columns in manifest.tables.items():
+        actual = snapshot.tables.get(table)
+        if actual is None:
+            yield Check(f"table:{table}", "fail", f"table {table} is missing")
+            continue
+        missing = [column for column in columns if column not in actual]
+        if missing:
+            yield Check(
+                f"table:{table}", "fail", f"table {table} is missing columns: {', '.join(missing)}"
+            )
+        else:
+            yield Check(f"table:{table}", "pass", f"{len(columns)} columns")
+
+
+def _index_verdict(expected: ExpectedIndex, actual: dict[str, Any] | None) -> Check:
+    name = f"index:{expected.name}"
+    if actual is None:
+        return Check(name, "fail", f"index {expected.name} is missing")
+    if not actual["valid"] or not actual["ready"]:
+        return Check(
+            name,
+            "fail",
+            f"index {expected.name} is invalid (a failed or unfinished CREATE INDEX "
+            "CONCURRENTLY leaves it unused): drop it and build it again",
+        )
+    found = ExpectedIndex(
+        name=expected.name,
+        table=actual["table"],
+        method=actual["method"],
+        unique=actual["unique"],
+        columns=tuple(actual["columns"]),
+        opclasses=tuple(actual["opclasses"]) if expected.opclasses else None,
+    )
+    if found != expected:
+        return Check(
+            name,
+            "fail",
+            f"index {expected.name} is {found.describe()}, expected {expected.describe()}",
+        )
+    return Check(name, "pass", expected.describe())
+
+
+def check_indexes(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    for expected in manifest.indexes:
+        yield _index_verdict(expected, snapshot.indexes.get(expected.name))
+
+
+def check_constraints(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    for constraint, table in manifest.constraints.items():
+        if snapshot.constraints.get(constraint) == table:
+            yield Check(f"constraint:{constraint}", "pass", f"on {table}")
+        else:
+            yield Check(
+                f"constraint:{constraint}",
+                "fail",
+                f"constraint {constraint} on table {table} is missing",
+            )
+
+
+def evaluate(manifest: Manifest, snapshot: Snapshot, *, allow_replica: bool) -> list[Check]:
+    """Every check in a stable order: server, extensions, revision, tables, indexes, constraints."""
+    return [
+        check_server(snapshot, allow_replica=allow_replica),
+        *check_extensions(manifest, snapshot),
+        check_revision(manifest, snapshot),
+        *check_tables(manifest, snapshot),
+        *check_indexes(manifest, snapshot),
+        *check_constraints(manifest, snapshot),
+    ]
+
+
+_NOTHING = Snapshot(
+    in_recovery=False,
+    read_only=False,
+    extensions={},
+    revisions=None,
+    tables={},
+    indexes={},
+    constraints={},
+)
+
+
+def skipped_checks(manifest: Manifest, reason: str) -> list[Check]:
+    """Every check ``evaluate`` would report, marked skipped (the catalog could not be read)."""
+    return [
+        Check(check.name, "skip", reason)
+        for check in evaluate(manifest, _NOTHING, allow_replica=False)
+    ]

@@ -1,0 +1,119 @@
+"""``python -m healthcheck``: exit 0 healthy, 1 unhealthy, 2 misconfigured.
+
+argparse (the standard library's CLI parser) rather than click: the probe's start-up time is
+a product feature (it is compared against ``pg_isready``), and every import counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from costdb.errors import ConfigError
+from costdb.settings import load_settings
+from healthcheck.manifest import load_manifest
+from healthcheck.probe import Prober, Report, failed_report
+
+DEFAULT_TIMEOUT_SECONDS = 5.0
+EXIT_MISCONFIGURED = 2
+
+
+def _positive_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {raw!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {raw!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m healthcheck",
+        description="Is the costdb schema there, complete and usable? "
+        "Exit 0 healthy, 1 unhealthy, 2 misconfigured.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="bound on the whole probe, connect and queries (seconds, default 5)",
+    )
+    parser.add_argument(
+        "--allow-replica", action="store_true", help="accept a hot standby as healthy"
+    )
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve /livez, /readyz and /metrics over HTTP")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--cache-seconds",
+        type=_positive_seconds,
+        default=1.0,
+        help="reuse a probe result this long: the most checks the database sees (default 1)",
+    )
+    return parser
+
+
+def _probe_within(prober: Prober, timeout: float) -> Report:
+    """Run the probe in a worker thread and give up at the deadline, whatever it is doing."""
+    outcome: list[Report] = []
+    worker = threading.Thread(target=lambda: outcome.append(prober.probe()), daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout)
+    if outcome:
+        return outcome[0]
+    detail = f"no answer within the {timeout:g} s timeout"
+    return failed_report(prober.manifest, detail, started, misconfigured=False)
+
+
+def _print(report: Report, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict()))
+        return
+    if report.healthy:
+        passed = {check.name.split(":")[0] for check in report.checks}
+        print(
+            f"healthy: {len(report.checks)} checks passed ({', '.join(sorted(passed))}) "
+            f"in {report.duration_seconds * 1000:.0f} ms"
+        )
+        return
+    for check in report.failures():
+        print(f"{report.status}: {check.detail}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"healthcheck: error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_MISCONFIGURED)
+    manifest = load_manifest()
+    if arguments.command == "serve":
+        from healthcheck.server import serve  # noqa: PLC0415  (the CLI probe never needs it)
+
+        prober = Prober(
+            settings,
+            manifest,
+            timeout=arguments.timeout,
+            allow_replica=arguments.allow_replica,
+            keep_connection=True,
+        )
+        serve(
+            prober, host=arguments.host, port=arguments.port, cache_seconds=arguments.cache_seconds
+        )
+        return
+    prober = Prober(
+        settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
+    )
+    report = _probe_within(prober, arguments.timeout)
+    _print(report, as_json=arguments.json)
+    sys.exit(report.exit_code)
