@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help postgres test lint manifest up down status clean
+.PHONY: help postgres test lint manifest bench up down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ lint: $(BIN)/costdb  ## ruff, mypy, and squawk on the migrations' SQL
 	$(BIN)/costdb manifest --check
 	$(BIN)/alembic upgrade head --sql 2>/dev/null > $(VENV)/migrations.sql
 	$(BIN)/squawk $(VENV)/migrations.sql
+
+bench: $(BIN)/costdb postgres  ## run the benchmarks (BENCH_ARGS=--quick for a smoke run): bench/RESULTS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 manifest: $(BIN)/costdb  ## regenerate the health probe's manifest after changing models or migrations
 	$(BIN)/costdb manifest

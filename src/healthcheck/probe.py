@@ -8,8 +8,10 @@ make readiness flap. Every network step is bounded: ``connect_timeout`` for conn
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -52,6 +54,11 @@ class Report:
 
     def failures(self) -> list[Check]:
         return [check for check in self.checks if check.status == "fail"]
+
+    @cached_property
+    def json_body(self) -> bytes:
+        """The report as JSON, rendered once however many requests serve it."""
+        return json.dumps(self.as_dict()).encode() + b"\n"
 
     def as_dict(self) -> dict[str, Any]:
         return {

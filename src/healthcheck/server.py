@@ -9,7 +9,6 @@ cleanly: in-flight requests finish, the connection is closed, the exit code is 0
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -97,7 +96,8 @@ class HealthServer(ThreadingHTTPServer):
 
 class HealthHandler(BaseHTTPRequestHandler):
     server: HealthServer
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive: a probing client reuses its connection
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -115,8 +115,7 @@ class HealthHandler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             report = self.server.probe.report()
             status = HTTPStatus.OK if report.healthy else HTTPStatus.SERVICE_UNAVAILABLE
-            body = json.dumps(report.as_dict()).encode() + b"\n"
-            self._send(status, body, "application/json")
+            self._send(status, report.json_body, "application/json")
         elif path == "/metrics":
             self.server.probe.report()  # cached: metrics are at most one period old
             self._send(

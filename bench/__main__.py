@@ -1,0 +1,112 @@
+"""``python -m bench``: run the benchmarks, write bench/RESULTS.md, print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from bench import probe
+from bench.harness import Figure, create_database, running_cluster
+from costdb.postgres_cluster import PostgresCluster
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repeat: int
+    http_seconds: float
+
+
+FULL = Sizes(repeat=15, http_seconds=10)
+QUICK = Sizes(repeat=5, http_seconds=3)
+
+
+def _probe(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    database = create_database(cluster, "bench_probe", migrate=True)
+    return probe.cli_figures(cluster, database, sizes.repeat) + probe.http_figures(
+        database, rate=200, seconds=sizes.http_seconds
+    )
+
+
+SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {"probe": _probe}
+
+
+def _machine(cluster: PostgresCluster) -> list[str]:
+    with psycopg.connect(cluster.settings().conninfo("bench")) as connection:
+        server = connection.execute("SELECT version()").fetchone()
+        vector = connection.execute(
+            "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'"
+        ).fetchone()
+    cpu = os.cpu_count()
+    return [
+        f"- machine: {platform.machine()}, {cpu} cores, {platform.system()} {platform.release()}",
+        f"- python: {platform.python_version()}; psycopg {psycopg.__version__}",
+        f"- server: {server[0] if server else '?'}",
+        f"- pgvector: {vector[0] if vector else 'missing'}",
+    ]
+
+
+def _format(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.1f} {unit}".strip() if value >= 10 else f"{value:.3g} {unit}".strip()
+
+
+def render(figures: Sequence[Figure], machine: Sequence[str], commentary: str) -> str:
+    lines = ["# costdb benchmark results", "", *machine, "",
+             "Every figure is the median of repeated runs, measured beside its baseline in the "
+             "same run against the same server; ratio = figure / baseline.", ""]  # fmt: skip
+    for section in dict.fromkeys(figure.section for figure in figures):
+        lines += [f"## {section}", "",
+                  "| figure | value | baseline | baseline value | ratio | note |",
+                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for f in (figure for figure in figures if figure.section == section):
+            ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "—"
+            lines.append(
+                f"| {f.what} | {_format(f.value, f.unit)} | {f.baseline_what or '—'} | "
+                f"{_format(f.baseline, f.unit)} | {ratio} | {f.note} |"
+            )
+        lines.append("")
+    return "\n".join(lines) + commentary
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma-separated")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    arguments = parser.parse_args(argv)
+    sizes = QUICK if arguments.quick else FULL
+    chosen = [name.strip() for name in arguments.sections.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(unknown)} (have: {', '.join(SECTIONS)})")
+    started = time.monotonic()
+    figures: list[Figure] = []
+    with running_cluster() as cluster:
+        machine = _machine(cluster)
+        for name in chosen:
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            figures += SECTIONS[name](cluster, sizes)
+    machine.append(f"- sizes: {'quick' if arguments.quick else 'full'}; "
+                   f"took {time.monotonic() - started:.0f} s")  # fmt: skip
+    commentary_file = Path(__file__).with_name("COMMENTARY.md")
+    commentary = commentary_file.read_text(encoding="utf-8") if commentary_file.exists() else ""
+    arguments.output.write_text(render(figures, machine, commentary), encoding="utf-8")
+    for figure in figures:
+        ratio = f" ({figure.ratio:.2f}x {figure.baseline_what})" if figure.ratio else ""
+        print(f"{figure.section}: {figure.what}: {_format(figure.value, figure.unit)}{ratio}")
+    print(f"bench: wrote {arguments.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""What every benchmark needs: a throwaway server, a migrated database, timing and statistics."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from costdb.engine import create_costdb_engine
+from costdb.migration_runner import upgrade_to_head
+from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
+from costdb.settings import DatabaseSettings
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure beside its baseline: what RESULTS.md prints a row of."""
+
+    section: str
+    what: str
+    value: float
+    unit: str
+    baseline_what: str | None = None
+    baseline: float | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or self.baseline == 0:
+            return None
+        return self.value / self.baseline
+
+
+def new_cluster(root: Path, **server_settings: str) -> PostgresCluster:
+    """A cluster under ``root`` (not started), durable by default like a real server."""
+    return PostgresCluster(
+        root=root,
+        port=free_port(),
+        superuser_password=secrets.token_urlsafe(16),
+        binaries=find_binaries(),
+        server_settings=server_settings,
+    )
+
+
+@contextmanager
+def running_cluster(**server_settings: str) -> Iterator[PostgresCluster]:
+    root = Path(tempfile.mkdtemp(prefix="costdb-bench-"))
+    root.chmod(0o755)
+    cluster = new_cluster(root / "cluster", **server_settings)
+    cluster.initialise()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def create_database(cluster: PostgresCluster, name: str, *, migrate: bool) -> DatabaseSettings:
+    with psycopg.connect(cluster.settings().conninfo("bench"), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        connection.execute(f'CREATE DATABASE "{name}"'.encode())
+    database = cluster.settings(name)
+    if migrate:
+        engine = create_costdb_engine(database, pooled=False)
+        with engine.connect() as connection:
+            upgrade_to_head(connection)
+        engine.dispose()
+    return database
+
+
+def timed_runs(action: Callable[[], object], repeat: int) -> list[float]:
+    """Wall time of ``repeat`` calls of ``action``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def run_command(command: Sequence[str], env: dict[str, str] | None = None) -> None:
+    subprocess.run(list(command), env=env, check=True, capture_output=True, timeout=600)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
