@@ -97,7 +97,8 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
-  AND c.relname <> 'alembic_version' AND a.attnum > 0 AND NOT a.attisdropped
+  AND c.relname NOT IN ('alembic_version', 'costdb_migration_history')
+  AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 INDEXES_QUERY = """
@@ -113,7 +114,7 @@ JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
 JOIN pg_am am ON am.oid = i.relam
 WHERE t.relnamespace = 'public'::regnamespace AND NOT x.indisprimary
-  AND t.relname <> 'alembic_version'
+  AND t.relname NOT IN ('alembic_version', 'costdb_migration_history')
 """
 
 
@@ -155,7 +156,8 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
                 "SELECT conrelid::regclass::text AS table_name, conname, contype, confdeltype,"
                 " pg_get_constraintdef(oid) AS definition FROM pg_constraint"
                 " WHERE connamespace = 'public'::regnamespace AND contype IN ('p', 'f')"
-                " AND conrelid <> 'alembic_version'::regclass"
+                " AND conrelid::regclass::text"
+                " NOT IN ('alembic_version', 'costdb_migration_history')"
             )
         ).all()
     primary = {c.table_name: c.definition for c in constraints if c.contype == "p"}

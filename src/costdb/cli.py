@@ -1,7 +1,8 @@
 """The ``costdb`` command line. Every failure ends in one line on stderr and its exit code.
 
 Exit codes: 0 success; 1 the database is unavailable or a step failed; 2 misconfigured
-(environment, credentials, usage); 3 the database is newer than this code.
+(environment, credentials, usage); 3 the database is newer than this code; ``migrate`` adds
+4 to 7 (see its help).
 """
 
 from __future__ import annotations
@@ -9,35 +10,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
-from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+import psycopg
+from alembic import command
+from sqlalchemy.exc import SQLAlchemyError
 
-from costdb.connection_errors import classify_connection_error, server_message
-from costdb.engine import create_costdb_engine
+from costdb.connection_errors import server_message
+from costdb.engine import connect
 from costdb.errors import CostdbError
+from costdb.history import read_history, script_checksum
 from costdb.local_stack import load_local_stack
+from costdb.log_format import configure_logging
 from costdb.migration_runner import require_known_revision, upgrade_to_head
-from costdb.settings import DatabaseSettings, load_settings
+from costdb.migration_scripts import alembic_config, script_directory
+from costdb.settings import load_settings
+from costdb.sidecar import SidecarOptions, run_sidecar
 
 log = logging.getLogger("costdb")
-
-
-@contextmanager
-def _connection(settings: DatabaseSettings, application_name: str) -> Iterator[Connection]:
-    engine = create_costdb_engine(settings, application_name=application_name, pooled=False)
-    try:
-        try:
-            connection = engine.connect()
-        except OperationalError as exc:
-            raise classify_connection_error(exc, settings) from None
-        with connection:
-            yield connection
-    finally:
-        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,38 +37,87 @@ def cli() -> None:
 
 
 @cli.command()
-def migrate() -> None:
-    """Upgrade the database to the head revision."""
-    settings = load_settings()
-    with _connection(settings, "costdb-migrate") as connection:
-        applied = upgrade_to_head(connection)
-        state = require_known_revision(connection)
-    if applied:
-        log.info("applied %s; database at head %s", ", ".join(applied), state.head)
-    else:
-        log.info("database already at head %s; nothing to apply", state.head)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to keep retrying while the database does not accept connections.",
+)
+@click.option(
+    "--lock-timeout",
+    "lock_timeout_seconds",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait while another runner holds the migration lock.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Plain lines for people, or JSON lines for log pipelines.",
+)
+@click.option("--sql", is_flag=True, help="Print the SQL of every migration instead of running it.")
+def migrate(wait_seconds: float, lock_timeout_seconds: float, log_format: str, sql: bool) -> None:
+    """Wait for the database, lock, upgrade to head, verify the schema.
+
+    Exit codes: 0 at head and verified; 1 a migration or the database failed; 2 misconfigured;
+    3 database newer than this code; 4 an applied migration's script changed; 5 database not
+    reachable within --wait; 6 migration lock not acquired within --lock-timeout; 7 schema
+    incomplete after the upgrade.
+    """
+    configure_logging(log_format)
+    if sql:
+        command.upgrade(alembic_config(), "head", sql=True)
+        return
+    run_sidecar(load_settings(), SidecarOptions(wait_seconds, lock_timeout_seconds))
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(as_json: bool) -> None:
-    """Show the database's revision, the head revision and the pending migrations."""
+    """Show the revision, the head, pending migrations and the history with checksums."""
     settings = load_settings()
-    with _connection(settings, "costdb-status") as connection:
-        state = require_known_revision(connection)
-    report = {
-        "database": settings.safe_url,
-        "current": state.current,
-        "head": state.head,
-        "pending": list(state.pending),
-    }
+    scripts = script_directory()
+    with connect(settings, "costdb-status") as connection:
+        state = require_known_revision(connection, scripts)
+        history = read_history(connection)
+    entries: list[dict[str, object]] = [
+        {
+            "revision": entry.revision,
+            "checksum": entry.checksum,
+            "script_unchanged": entry.checksum == script_checksum(scripts, entry.revision),
+            "applied_at": entry.applied_at.isoformat(),
+            "applied_by": entry.applied_by,
+            "duration_ms": entry.duration_ms,
+            "how": entry.how,
+        }
+        for entry in history
+    ]
     if as_json:
+        report = {
+            "database": settings.safe_url,
+            "current": state.current,
+            "head": state.head,
+            "pending": list(state.pending),
+            "history": entries,
+        }
         click.echo(json.dumps(report))
         return
-    click.echo(f"database: {report['database']}")
+    click.echo(f"database: {settings.safe_url}")
     click.echo(f"current:  {state.current or '(empty: no migration applied)'}")
     click.echo(f"head:     {state.head}")
     click.echo(f"pending:  {', '.join(state.pending) or '(none)'}")
+    click.echo("history:" + ("" if history else "  (none)"))
+    for entry, item in zip(history, entries, strict=True):
+        verdict = "script unchanged" if item["script_unchanged"] else "SCRIPT CHANGED"
+        click.echo(
+            f"  {entry.revision}  {entry.how} {item['applied_at']} by {entry.applied_by}"
+            f" in {entry.duration_ms} ms  sha256:{entry.checksum[:12]}  {verdict}"
+        )
 
 
 @cli.command(
@@ -124,9 +163,9 @@ def local_up() -> None:
         "initialised and started" if created else "running",
         stack.settings.safe_url,
     )
-    with _connection(stack.settings, "costdb-local") as connection:
+    with connect(stack.settings, "costdb-local") as connection:
         applied = upgrade_to_head(connection)
-    log.info("migrated: %s", ", ".join(applied) if applied else "already at head")
+    log.info("migrated: %s", ", ".join(a.revision for a in applied) or "already at head")
     click.echo(f"export DATABASE_URL_FILE={stack.url_file}")
 
 
@@ -144,21 +183,20 @@ def local_status() -> None:
     if not stack.cluster.is_initialised or not stack.cluster.is_running:
         click.echo("local database: not running")
         sys.exit(1)
-    with _connection(stack.settings, "costdb-local") as connection:
+    with connect(stack.settings, "costdb-local") as connection:
         state = require_known_revision(connection)
     click.echo(f"local database: running on {stack.settings.safe_url}")
     click.echo(f"revision: {state.current or '(none)'} (head {state.head})")
 
 
 def main() -> None:
-    """Console-script entry point: run the CLI, turning known failures into one line."""
-    logging.basicConfig(level=logging.INFO, format="costdb: %(message)s", stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # costdb logs what it applies
+    """Console-script entry point: run the CLI, turning known failures into one log line."""
+    configure_logging()
     try:
         cli(standalone_mode=True)
     except CostdbError as exc:
-        click.echo(f"costdb: error: {exc}", err=True)
+        log.error("error: %s", exc, extra={"event": "error"})
         sys.exit(exc.exit_code)
-    except SQLAlchemyError as exc:  # the server failed mid-command (restart, lost connection)
-        click.echo(f"costdb: error: database error: {server_message(exc)}", err=True)
+    except (SQLAlchemyError, psycopg.Error) as exc:  # the server failed mid-command
+        log.error("error: database error: %s", server_message(exc), extra={"event": "error"})
         sys.exit(1)

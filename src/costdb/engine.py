@@ -16,12 +16,15 @@ The spec sizes node-postgres' ``Pool`` as ``max: 20``, ``idleTimeoutMillis: 30_0
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
+from costdb.connection_errors import classify_connection_error
 from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20
@@ -69,6 +72,21 @@ def create_costdb_engine(
     )
     _discard_connections_idle_longer_than(engine, idle_timeout)
     return engine
+
+
+@contextmanager
+def connect(settings: DatabaseSettings, application_name: str) -> Iterator[Connection]:
+    """One unpooled connection; a failure to connect becomes one clear, classified error."""
+    engine = create_costdb_engine(settings, application_name=application_name, pooled=False)
+    try:
+        try:
+            connection = engine.connect()
+        except OperationalError as exc:
+            raise classify_connection_error(exc, settings) from None
+        with connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def _discard_connections_idle_longer_than(engine: Engine, idle_timeout: float) -> None:

@@ -22,8 +22,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def script_directory() -> ScriptDirectory:
-    return ScriptDirectory.from_config(alembic_config())
+def script_directory(config: Config | None = None) -> ScriptDirectory:
+    return ScriptDirectory.from_config(config or alembic_config())
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ def _is_known(scripts: ScriptDirectory, revision: str) -> bool:
         return False
 
 
-def revision_state(connection: Connection) -> RevisionState:
+def revision_state(connection: Connection, scripts: ScriptDirectory | None = None) -> RevisionState:
     """Read the database's revision (``None`` before the first migration) and compare it."""
-    scripts = script_directory()
+    scripts = scripts or script_directory()
     head = scripts.get_current_head()
     if head is None:
         raise RuntimeError("costdb ships no migrations")  # a packaging defect, not user input

@@ -207,7 +207,7 @@ _POSTGRES_DURATION = re.compile(r"^\d+(ms|s|min|h)?$")
 
 
 @dataclass(frozen=True)
-class MigrationTimeouts:
+class DdlTimeouts:
     """How long one migration statement may wait for a lock, and run, before it fails.
 
     A migration that waits behind a long transaction must fail (and be retried) rather than
@@ -227,11 +227,13 @@ def _duration(name: str, default: str, environ: Mapping[str, str]) -> str:
     return value
 
 
-def load_migration_timeouts(environ: Mapping[str, str] | None = None) -> MigrationTimeouts:
-    """``COSTDB_LOCK_TIMEOUT`` and ``COSTDB_STATEMENT_TIMEOUT``, in PostgreSQL's units."""
+def load_ddl_timeouts(environ: Mapping[str, str] | None = None) -> DdlTimeouts:
+    """``COSTDB_DDL_LOCK_TIMEOUT`` and ``COSTDB_DDL_STATEMENT_TIMEOUT``, in PostgreSQL's units."""
     env = os.environ if environ is None else environ
-    defaults = MigrationTimeouts()
-    return MigrationTimeouts(
-        lock_timeout=_duration("COSTDB_LOCK_TIMEOUT", defaults.lock_timeout, env),
-        statement_timeout=_duration("COSTDB_STATEMENT_TIMEOUT", defaults.statement_timeout, env),
+    defaults = DdlTimeouts()
+    return DdlTimeouts(
+        lock_timeout=_duration("COSTDB_DDL_LOCK_TIMEOUT", defaults.lock_timeout, env),
+        statement_timeout=_duration(
+            "COSTDB_DDL_STATEMENT_TIMEOUT", defaults.statement_timeout, env
+        ),
     )

@@ -139,15 +139,22 @@ def check_constraints(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]
             )
 
 
-def evaluate(manifest: Manifest, snapshot: Snapshot, *, allow_replica: bool) -> list[Check]:
-    """Every check in a stable order: server, extensions, revision, tables, indexes, constraints."""
+def evaluate_schema(manifest: Manifest, snapshot: Snapshot) -> list[Check]:
+    """The objects alone: extensions, tables, indexes, constraints (what a migration verifies)."""
     return [
-        check_server(snapshot, allow_replica=allow_replica),
         *check_extensions(manifest, snapshot),
-        check_revision(manifest, snapshot),
         *check_tables(manifest, snapshot),
         *check_indexes(manifest, snapshot),
         *check_constraints(manifest, snapshot),
+    ]
+
+
+def evaluate(manifest: Manifest, snapshot: Snapshot, *, allow_replica: bool) -> list[Check]:
+    """Every check in a stable order: server, revision, then the schema's objects."""
+    return [
+        check_server(snapshot, allow_replica=allow_replica),
+        check_revision(manifest, snapshot),
+        *evaluate_schema(manifest, snapshot),
     ]
 
 

@@ -5,8 +5,8 @@ A caller may pass an open connection (the migration runner) or an engine (pytest
 (``DATABASE_URL`` or ``PG*``), never from alembic.ini, so no password is ever written to a file.
 Every migration runs in its own transaction (``transaction_per_migration``): a failing
 migration rolls back alone and the revision stays at the last one that succeeded. Statements
-run under ``lock_timeout`` and ``statement_timeout`` (``COSTDB_LOCK_TIMEOUT``,
-``COSTDB_STATEMENT_TIMEOUT``).
+run under ``lock_timeout`` and ``statement_timeout`` (``COSTDB_DDL_LOCK_TIMEOUT``,
+``COSTDB_DDL_STATEMENT_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,14 @@ from alembic import context
 from sqlalchemy import Connection
 
 from costdb.engine import create_costdb_engine
+from costdb.history import HISTORY_TABLE
 from costdb.schema import metadata
-from costdb.settings import load_migration_timeouts, load_settings
+from costdb.settings import load_ddl_timeouts, load_settings
+
+
+def _managed(name: str | None, type_: str, _parents: Any) -> bool:
+    """Autogenerate compares only the models' tables: costdb's history table is not one."""
+    return not (type_ == "table" and name == HISTORY_TABLE)
 
 
 def _configure_and_run(**target: Any) -> None:
@@ -27,11 +33,14 @@ def _configure_and_run(**target: Any) -> None:
         transaction_per_migration=True,
         compare_type=True,
         compare_server_default=True,
+        include_name=_managed,
+        # The migration runner logs and records each revision, inside its transaction.
+        on_version_apply=context.config.attributes.get("on_version_apply", ()),
         **target,
     )
     # Session-wide, before the first migration: every DDL statement gives up instead of
     # queueing the application behind its lock, and none runs unbounded.
-    timeouts = load_migration_timeouts()
+    timeouts = load_ddl_timeouts()
     context.execute(f"SET lock_timeout = '{timeouts.lock_timeout}'")
     context.execute(f"SET statement_timeout = '{timeouts.statement_timeout}'")
     with context.begin_transaction():

@@ -1,0 +1,99 @@
+"""``costdb migrate``: wait for the database, take the lock, upgrade, verify, exit.
+
+What runs in the ``migrate`` container (Compose) or init container (Kubernetes) before
+anything that uses the database starts. Exit 0 means: the database is at head and the health
+probe's schema checks pass. Runners that waited for the lock find the database at head and
+apply nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+from alembic.config import Config
+
+from costdb.advisory_lock import migration_lock
+from costdb.engine import connect
+from costdb.errors import CostdbError
+from costdb.migration_runner import Applied, require_known_revision, upgrade_to_head
+from costdb.migration_scripts import alembic_config, script_directory
+from costdb.settings import DatabaseSettings
+from costdb.waiting import wait_for_database
+from healthcheck.catalog import read_snapshot
+from healthcheck.checks import evaluate_schema
+from healthcheck.manifest import Manifest, load_manifest
+
+log = logging.getLogger("costdb.migrate")
+APPLICATION_NAME = "costdb-migrate"
+
+
+class VerificationFailed(CostdbError):
+    """The upgrade finished but the schema is not what the models declare."""
+
+    exit_code = 7
+
+
+@dataclass(frozen=True)
+class SidecarOptions:
+    wait_seconds: float = 60.0
+    lock_timeout_seconds: float = 300.0
+
+
+def _log_applied(applied: Applied) -> None:
+    log.info(
+        "applied %s (%s) in %d ms",
+        applied.revision,
+        applied.description,
+        applied.duration_ms,
+        extra={
+            "event": "applied",
+            "revision": applied.revision,
+            "duration_ms": applied.duration_ms,
+        },
+    )
+
+
+def verify_schema(settings: DatabaseSettings, manifest: Manifest) -> None:
+    """The health probe's schema checks, on a fresh connection: every object present and valid."""
+    with psycopg.connect(settings.conninfo(APPLICATION_NAME), autocommit=True) as connection:
+        snapshot = read_snapshot(connection)
+    failures = [
+        check.detail for check in evaluate_schema(manifest, snapshot) if check.status == "fail"
+    ]
+    if failures:
+        raise VerificationFailed("schema incomplete after upgrade: " + "; ".join(failures))
+
+
+def run_sidecar(
+    settings: DatabaseSettings,
+    options: SidecarOptions,
+    config: Config | None = None,
+    manifest: Manifest | None = None,
+) -> list[Applied]:
+    """Wait, lock, upgrade, verify; return what was applied (empty when already at head)."""
+    config = config or alembic_config()
+    wait_for_database(settings, options.wait_seconds)
+    with migration_lock(settings, options.lock_timeout_seconds):
+        with connect(settings, APPLICATION_NAME) as connection:
+            applied = upgrade_to_head(connection, config, on_applied=_log_applied)
+            state = require_known_revision(connection, script_directory(config))
+        if not state.at_head:
+            raise VerificationFailed(
+                f"database at {state.current} after upgrade, not head {state.head}"
+            )
+        verify_schema(settings, manifest or load_manifest())
+    if applied:
+        log.info(
+            "database at head %s; schema verified",
+            state.head,
+            extra={"event": "done", "revision": state.head},
+        )
+    else:
+        log.info(
+            "database already at head %s; nothing to apply; schema verified",
+            state.head,
+            extra={"event": "done", "revision": state.head},
+        )
+    return applied

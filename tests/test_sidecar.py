@@ -1,0 +1,245 @@
+"""``costdb migrate``: wait, lock, upgrade, record, verify — against real servers, no mocks."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from costdb.advisory_lock import MIGRATION_LOCK_KEY
+from costdb.errors import CostdbError
+from costdb.history import HistoryMismatch
+from costdb.migration_runner import MigrationFailed
+from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
+from costdb.settings import DatabaseSettings
+from costdb.sidecar import SidecarOptions, run_sidecar
+from tests.cli_runner import run_module, url_environment
+from tests.database_actions import run_sql
+from tests.migration_fixtures import ScriptCopy
+
+QUICK = SidecarOptions(wait_seconds=5, lock_timeout_seconds=60)
+
+
+def _query(database: DatabaseSettings, sql: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(database.conninfo("test")) as connection:
+        return connection.execute(sql.encode()).fetchall()
+
+
+def _history(database: DatabaseSettings) -> list[tuple[object, ...]]:
+    return _query(database, "SELECT revision, how FROM costdb_migration_history ORDER BY id")
+
+
+def _revision(database: DatabaseSettings) -> str:
+    return str(_query(database, "SELECT version_num FROM alembic_version")[0][0])
+
+
+def _migrate(database: DatabaseSettings, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_module("costdb", "migrate", *args, env=url_environment(database), timeout=120)
+
+
+def test_eight_runners_at_once_apply_each_migration_exactly_once(
+    empty_database: DatabaseSettings,
+) -> None:
+    command = [sys.executable, "-m", "costdb", "migrate", "--log-format", "json"]
+    runners = [
+        subprocess.Popen(
+            command, env=url_environment(empty_database), stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(8)
+    ]
+    outputs = [runner.communicate(timeout=120)[1] for runner in runners]
+    assert [runner.returncode for runner in runners] == [0] * 8, outputs
+    events = [json.loads(line) for output in outputs for line in output.splitlines()]
+    assert [e["revision"] for e in events if e.get("event") == "applied"] == ["0001"]
+    assert _history(empty_database) == [("0001", "upgrade")]
+    probe = run_module("healthcheck", env=url_environment(empty_database))
+    assert probe.returncode == 0, probe.stdout
+
+
+def test_rerunning_at_head_applies_nothing(migrated_database: DatabaseSettings) -> None:
+    first = _migrate(migrated_database)
+    second = _migrate(migrated_database)
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert "nothing to apply" in second.stderr
+    assert _history(migrated_database) == [("0001", "upgrade")]
+
+
+def test_json_logs_name_each_revision_and_its_duration(empty_database: DatabaseSettings) -> None:
+    result = _migrate(empty_database, "--log-format", "json")
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    applied = [event for event in events if event.get("event") == "applied"]
+    assert result.returncode == 0
+    assert [event["revision"] for event in applied] == ["0001"]
+    assert isinstance(applied[0]["duration_ms"], int)
+    assert events[-1]["event"] == "done"
+
+
+def test_sql_mode_prints_the_migrations_without_a_database() -> None:
+    result = run_module("costdb", "migrate", "--sql", env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "CREATE EXTENSION IF NOT EXISTS vector;" in result.stdout
+    assert "CREATE TABLE events (" in result.stdout
+
+
+@pytest.fixture
+def unstarted_cluster() -> Iterator[PostgresCluster]:
+    root = Path(tempfile.mkdtemp(prefix="costdb-late-"))
+    root.chmod(0o755)
+    cluster = PostgresCluster(
+        root=root / "cluster", port=free_port(), superuser_password=secrets.token_urlsafe(12),
+        binaries=find_binaries(), server_settings={"fsync": "off"},
+    )  # fmt: skip
+    cluster.initialise()
+    yield cluster
+    if cluster.is_running:
+        cluster.stop(mode="immediate")
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_runner_started_before_the_server_waits_for_it(
+    unstarted_cluster: PostgresCluster,
+) -> None:
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "costdb", "migrate", "--wait", "60"],
+        env=url_environment(unstarted_cluster.settings()),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    unstarted_cluster.start()
+    _, stderr = runner.communicate(timeout=90)
+    assert runner.returncode == 0, stderr
+    assert "waiting for 127.0.0.1" in stderr
+    assert "applied 0001" in stderr
+
+
+def test_a_server_that_never_comes_up_ends_the_wait(empty_database: DatabaseSettings) -> None:
+    absent = empty_database.with_params(port=free_port())
+    started = time.monotonic()
+    result = _migrate(absent, "--wait", "3")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 5
+    assert 3 <= elapsed < 8
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("costdb: error: gave up after 3 s ")
+    assert f"waiting for 127.0.0.1:{absent.port}/{absent.dbname}: Connection refused" in last
+    assert str(absent.password) not in result.stderr
+
+
+def test_a_wrong_password_fails_at_once(empty_database: DatabaseSettings) -> None:
+    wrong = "Definitely-N0t-It"
+    started = time.monotonic()
+    result = _migrate(empty_database.with_params(password=wrong), "--wait", "60")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert elapsed < 2
+    assert "password authentication failed" in result.stderr
+    assert wrong not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_held_lock_times_out_with_its_own_exit_code(migrated_database: DatabaseSettings) -> None:
+    with psycopg.connect(migrated_database.conninfo("holder"), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        result = _migrate(migrated_database, "--lock-timeout", "1")
+    assert result.returncode == 6
+    assert "held the migration lock" in result.stderr
+
+
+def test_a_migration_failing_halfway_leaves_the_database_as_it_was(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    scripts = ScriptCopy(tmp_path)
+    scripts.write("0002", "0001", "op.execute('CREATE TABLE step_two (id int)')")
+    broken = scripts.write(
+        "0003", "0002", "op.execute('CREATE TABLE step_three (id int)')\nop.execute('SELECT 1/0')"
+    )
+    with pytest.raises(
+        MigrationFailed, match=r"migration 0003 failed: division by zero.*stays at 0002"
+    ):
+        run_sidecar(migrated_database, QUICK, scripts.config())
+    assert _revision(migrated_database) == "0002"
+    tables = {row[0] for row in _query(migrated_database, "SELECT tablename FROM pg_tables")}
+    assert "step_two" in tables
+    assert "step_three" not in tables
+    assert [row[0] for row in _history(migrated_database)] == ["0001", "0002"]
+
+    broken.unlink()  # an unapplied migration may still be fixed
+    scripts.write("0003", "0002", "op.execute('CREATE TABLE step_three (id int)')")
+    applied = run_sidecar(migrated_database, QUICK, scripts.config())
+    assert [a.revision for a in applied] == ["0003"]
+    assert _revision(migrated_database) == "0003"
+
+
+def test_an_applied_migration_that_was_edited_is_refused(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    scripts = ScriptCopy(tmp_path)
+    applied_script = scripts.write("0002", "0001", "op.execute('CREATE TABLE step_two (id int)')")
+    run_sidecar(migrated_database, QUICK, scripts.config())
+    applied_script.write_text(applied_script.read_text() + "# edited after release\n")
+    scripts.write("0003", "0002", "op.execute('CREATE TABLE step_three (id int)')")
+    with pytest.raises(HistoryMismatch, match="migration 0002 has changed since it was applied"):
+        run_sidecar(migrated_database, QUICK, scripts.config())
+    assert _revision(migrated_database) == "0002"
+
+
+def test_concurrent_index_build_while_another_runner_waits(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    scripts = ScriptCopy(tmp_path)
+    scripts.write(
+        "0002",
+        "0001",
+        """
+        op.execute("SELECT pg_sleep(1.5)")
+        with op.get_context().autocommit_block():
+            op.execute("CREATE INDEX CONCURRENTLY idx_events_model ON events (model)")
+        """,
+    )
+    outcomes: dict[str, object] = {}
+
+    def runner(name: str) -> None:
+        try:
+            outcomes[name] = [
+                a.revision for a in run_sidecar(migrated_database, QUICK, scripts.config())
+            ]
+        except CostdbError as exc:  # pragma: no cover - reported by the assertion below
+            outcomes[name] = exc
+
+    first = threading.Thread(target=runner, args=("first",))
+    second = threading.Thread(target=runner, args=("second",))
+    first.start()
+    time.sleep(0.5)
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert not first.is_alive() and not second.is_alive(), "deadlock: a runner never finished"
+    assert outcomes == {"first": ["0002"], "second": []}
+    valid = _query(
+        migrated_database,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_events_model'::regclass",
+    )
+    assert valid == [(True,)]
+
+
+def test_a_database_migrated_by_plain_alembic_is_adopted(
+    migrated_database: DatabaseSettings,
+) -> None:
+    run_sql(migrated_database, "DROP TABLE costdb_migration_history")
+    result = _migrate(migrated_database)
+    assert result.returncode == 0
+    assert _history(migrated_database) == [("0001", "adopted")]
+    status = run_module("costdb", "status", "--json", env=url_environment(migrated_database))
+    history = json.loads(status.stdout)["history"]
+    assert history[0]["script_unchanged"] is True
