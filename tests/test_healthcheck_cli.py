@@ -122,7 +122,7 @@ def test_a_read_only_database_is_not_a_usable_primary(migrated_database: Databas
     )
     code, lines = _probe(migrated_database)
     assert code == 1
-    assert "unhealthy: default_transaction_read_only is on: writes would fail" in lines
+    assert "unhealthy: the database defaults to read-only transactions: writes would fail" in lines
 
 
 def test_a_stopped_server_is_unhealthy(empty_database: DatabaseSettings) -> None:

@@ -1,21 +1,26 @@
-"""``costdb local``: a native database under a project directory, reused across runs."""
+"""``costdb local``: the stack natively, initialised by the very same initdb/ scripts."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, text
 
-from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
 from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
 from costdb.settings import load_settings
 from tests.cli_runner import clean_environment, run_module
+
+INITDB = Path(__file__).resolve().parents[1] / "initdb"
 
 
 @pytest.fixture
@@ -23,56 +28,173 @@ def stack_env() -> Iterator[dict[str, str]]:
     parent = Path(tempfile.mkdtemp(prefix="costdb-local-"))
     parent.chmod(0o755)  # the server's OS user must reach the directory inside
     env = clean_environment(
-        COSTDB_LOCAL_DIR=str(parent / "stack"), COSTDB_LOCAL_PORT=str(free_port())
+        COSTDB_LOCAL_DIR=str(parent / "stack"),
+        COSTDB_LOCAL_PORT=str(free_port()),
+        COSTDB_LOCAL_HEALTH_PORT=str(free_port()),
     )
     yield env
     run_module("costdb", "local", "down", env=env)
     shutil.rmtree(parent, ignore_errors=True)
 
 
-def _engine(env: dict[str, str]) -> Engine:
-    url_file = Path(env["COSTDB_LOCAL_DIR"]) / "database.url"
-    return create_costdb_engine(load_settings({"DATABASE_URL_FILE": str(url_file)}))
+def _up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return run_module("costdb", "local", "up", "--detach", env=env, timeout=120)
 
 
-def test_up_migrates_then_a_second_up_keeps_the_data(stack_env: dict[str, str]) -> None:
-    first = run_module("costdb", "local", "up", env=stack_env)
+def _connect(env: dict[str, str], role: str) -> psycopg.Connection[tuple[object, ...]]:
+    url_file = Path(env["COSTDB_LOCAL_DIR"]) / f"{role}.url"
+    settings = load_settings({"DATABASE_URL_FILE": str(url_file)})
+    return psycopg.connect(settings.conninfo("test"), autocommit=True)
+
+
+def _server_runs(env: dict[str, str]) -> bool:
+    data = Path(env["COSTDB_LOCAL_DIR"]) / "data"
+    pg_ctl = find_binaries().program("pg_ctl")
+    user = "postgres" if os.geteuid() == 0 else None
+    status = subprocess.run(
+        [pg_ctl, "status", "-D", str(data)], user=user, capture_output=True, check=False
+    )
+    return status.returncode == 0
+
+
+def test_up_brings_a_healthy_stack_and_a_second_up_keeps_the_data(
+    stack_env: dict[str, str],
+) -> None:
+    first = _up(stack_env)
     assert first.returncode == 0, first.stderr
-    assert "initialised and started" in first.stderr
-    url_file = Path(stack_env["COSTDB_LOCAL_DIR"]) / "database.url"
-    assert f"DATABASE_URL_FILE={url_file}" in first.stdout
-    password = (Path(stack_env["COSTDB_LOCAL_DIR"]) / "superuser.password").read_text().strip()
-    assert password not in first.stdout + first.stderr
-    assert oct(url_file.stat().st_mode & 0o777) == "0o600"
-
-    engine = _engine(stack_env)
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO model_pricing (provider, model, input_price_per_1k,"
-                 " output_price_per_1k) VALUES ('openai', 'gpt-4o', 0.0025, 0.01)")
-        )  # fmt: skip
-    engine.dispose()
-
-    assert run_module("costdb", "local", "down", env=stack_env).returncode == 0
-    stopped = run_module("costdb", "local", "status", env=stack_env)
-    assert (stopped.returncode, stopped.stdout.strip()) == (1, "local database: not running")
-
-    second = run_module("costdb", "local", "up", env=stack_env)
-    assert second.returncode == 0, second.stderr
-    assert "already at head" in second.stderr
-    engine = _engine(stack_env)
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM model_pricing")).scalar_one() == 1
-    engine.dispose()
+    assert "init: running 10-extension.sql" in first.stderr
+    assert "init: running 20-roles.sh" in first.stderr
+    assert "applied 0001" in first.stderr
+    app_url = Path(stack_env["COSTDB_LOCAL_DIR"]) / "app.url"
+    assert f"DATABASE_URL_FILE={app_url}" in first.stdout
+    assert oct(app_url.stat().st_mode & 0o777) == "0o600"
     status = run_module("costdb", "local", "status", env=stack_env)
-    assert status.returncode == 0
-    assert "revision: 0001 (head 0001)" in status.stdout
+    assert "revision:   0001 (head 0001)" in status.stdout
+    assert "/readyz 200" in status.stdout
+
+    with _connect(stack_env, "app") as app:
+        app.execute(
+            "INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k)"
+            " VALUES ('openai', 'gpt-4o', 0.0025, 0.01)"
+        )
+    assert run_module("costdb", "local", "down", env=stack_env).returncode == 0
+    assert not _server_runs(stack_env)
+
+    second = _up(stack_env)
+    assert second.returncode == 0, second.stderr
+    assert "init: running" not in second.stderr
+    assert "nothing to apply" in second.stderr
+    with _connect(stack_env, "readonly") as readonly:
+        assert readonly.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
+
+
+def test_roles_have_exactly_their_privileges(stack_env: dict[str, str]) -> None:
+    assert _up(stack_env).returncode == 0
+    with _connect(stack_env, "app") as app:
+        app.execute("INSERT INTO model_pricing (provider, model, input_price_per_1k,"
+                    " output_price_per_1k) VALUES ('a', 'b', 1, 1)")  # fmt: skip
+        assert app.execute("SELECT current_setting('statement_timeout')").fetchone() == ("30s",)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("CREATE TABLE sneaky (id int)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("DROP TABLE events")
+    with _connect(stack_env, "readonly") as readonly:
+        assert readonly.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            readonly.execute("INSERT INTO model_pricing (provider, model, input_price_per_1k,"
+                             " output_price_per_1k) VALUES ('c', 'd', 1, 1)")  # fmt: skip
+        readonly.execute("SET default_transaction_read_only = off")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            readonly.execute("DELETE FROM model_pricing")
+    readonly_url = Path(stack_env["COSTDB_LOCAL_DIR"]) / "readonly.url"
+    probe = run_module("healthcheck", env=clean_environment(DATABASE_URL_FILE=str(readonly_url)))
+    assert probe.returncode == 0, probe.stdout
+
+
+def _shared_dir(env: dict[str, str]) -> Path:
+    """A directory beside the stack that the server's OS user can read (unlike tmp_path)."""
+    return Path(env["COSTDB_LOCAL_DIR"]).parent
+
+
+def test_password_files_are_used_and_both_forms_at_once_are_refused(
+    stack_env: dict[str, str],
+) -> None:
+    secret = _shared_dir(stack_env) / "app-password"
+    secret.write_text("app-Secret-From-File\n")
+    secret.chmod(0o644)  # the init script reads it as the server's OS user
+    conflicting = dict(stack_env, COSTDB_APP_PASSWORD="other", COSTDB_APP_PASSWORD_FILE=str(secret))
+    refused = _up(conflicting)
+    assert refused.returncode == 1
+    assert "init script 20-roles.sh failed" in refused.stderr
+    assert "both COSTDB_APP_PASSWORD and COSTDB_APP_PASSWORD_FILE are set" in refused.stderr
+    assert not _server_runs(stack_env)
+    assert not (Path(stack_env["COSTDB_LOCAL_DIR"]) / "data").exists()
+
+    accepted = _up(dict(stack_env, COSTDB_APP_PASSWORD_FILE=str(secret)))
+    assert accepted.returncode == 0, accepted.stderr
+    with _connect(stack_env, "app") as app:
+        assert app.info.password == "app-Secret-From-File"
+
+
+def test_a_failing_init_script_is_named_and_leaves_nothing_running(
+    stack_env: dict[str, str],
+) -> None:
+    scripts = _shared_dir(stack_env) / "initdb"
+    shutil.copytree(INITDB, scripts)
+    (scripts / "30-broken.sql").write_text("CREATE TABLE broken (;\n")
+    (scripts / "40-never.sql").write_text("CREATE TABLE never_reached (id int);\n")
+    env = dict(stack_env, COSTDB_INITDB_DIR=str(scripts))
+    failed = _up(env)
+    assert failed.returncode == 1
+    assert "init script 30-broken.sql failed: " in failed.stderr
+    assert "syntax error" in failed.stderr
+    assert "40-never.sql" not in failed.stderr
+    assert not _server_runs(stack_env)
+
+    (scripts / "30-broken.sql").unlink()
+    (scripts / "50-sourced.sh").write_text(  # not executable: sourced, as the image does
+        'psql -v ON_ERROR_STOP=1 --dbname "$POSTGRES_DB" -c "CREATE TABLE sourced (id int)"\n'
+    )
+    (scripts / "60-compressed.sql.gz").write_bytes(gzip.compress(b"CREATE TABLE packed (id int);"))
+    (scripts / "README.txt").write_text("ignored\n")
+    fixed = _up(env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert "init: ignoring README.txt" in fixed.stderr
+    with _connect(stack_env, "owner") as owner:
+        tables = {row[0] for row in owner.execute("SELECT tablename FROM pg_tables")}
+    assert {"never_reached", "sourced", "packed"} <= tables
+
+
+def test_foreground_up_stops_everything_on_sigterm(stack_env: dict[str, str]) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "costdb", "local", "up"],
+        env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "serving /livez /readyz /metrics" in line:
+            break
+    assert _server_runs(stack_env)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert not _server_runs(stack_env)
+
+
+def test_down_stops_the_detached_health_server_and_postgres(stack_env: dict[str, str]) -> None:
+    assert _up(stack_env).returncode == 0
+    pid = int((Path(stack_env["COSTDB_LOCAL_DIR"]) / "health.pid").read_text())
+    down = run_module("costdb", "local", "down", env=stack_env)
+    assert "stopped: health server, PostgreSQL" in down.stderr
+    assert not _server_runs(stack_env)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_a_busy_port_is_reported_with_the_servers_reason(stack_env: dict[str, str]) -> None:
-    assert run_module("costdb", "local", "up", env=stack_env).returncode == 0
+    assert _up(stack_env).returncode == 0
     other = dict(stack_env, COSTDB_LOCAL_DIR=stack_env["COSTDB_LOCAL_DIR"] + "-other")
-    result = run_module("costdb", "local", "up", env=other)
+    result = _up(other)
     shutil.rmtree(other["COSTDB_LOCAL_DIR"], ignore_errors=True)
     assert result.returncode == 1
     assert "PostgreSQL did not start" in result.stderr

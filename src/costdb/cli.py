@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 
 import click
@@ -20,9 +21,9 @@ from costdb.connection_errors import server_message
 from costdb.engine import connect
 from costdb.errors import CostdbError
 from costdb.history import read_history, script_checksum
-from costdb.local_stack import load_local_stack
+from costdb.local_stack import load_local_stack, serve_health_foreground
 from costdb.log_format import configure_logging
-from costdb.migration_runner import require_known_revision, upgrade_to_head
+from costdb.migration_runner import require_known_revision
 from costdb.migration_scripts import alembic_config, script_directory
 from costdb.settings import load_settings
 from costdb.sidecar import SidecarOptions, run_sidecar
@@ -150,43 +151,66 @@ def manifest(check: bool) -> None:
 
 @cli.group()
 def local() -> None:
-    """Run the database natively (no container engine): data under .costdb/."""
+    """Run the stack natively (no container engine): data under .costdb/."""
 
 
 @local.command("up")
-def local_up() -> None:
-    """Initialise on first use, start the server, migrate it to head."""
+@click.option("--detach", is_flag=True, help="Return once ready; the health server runs on.")
+def local_up(detach: bool) -> None:
+    """Initialise on first use, start PostgreSQL, migrate, serve the health endpoint.
+
+    In the foreground (the default) Ctrl-C stops the health server and PostgreSQL;
+    with --detach, `costdb local down` does.
+    """
     stack = load_local_stack()
-    created = stack.up()
-    log.info(
-        "%s PostgreSQL on %s",
-        "initialised and started" if created else "running",
-        stack.settings.safe_url,
-    )
-    with connect(stack.settings, "costdb-local") as connection:
-        applied = upgrade_to_head(connection)
-    log.info("migrated: %s", ", ".join(a.revision for a in applied) or "already at head")
-    click.echo(f"export DATABASE_URL_FILE={stack.url_file}")
+    if not detach:  # until the health server takes over the signals, SIGTERM means Ctrl-C
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        created = stack.start_database()
+        owner = stack.role_settings("owner")
+        log.info(
+            "%s PostgreSQL at 127.0.0.1:%d, database %s",
+            "initialised and started" if created else "started",
+            owner.port,
+            owner.dbname,
+        )
+        run_sidecar(owner, SidecarOptions(wait_seconds=30, lock_timeout_seconds=60))
+        for role in ("app", "owner", "readonly"):
+            log.info("%-8s DATABASE_URL_FILE=%s", role, stack.url_file(role))
+        click.echo(f"export DATABASE_URL_FILE={stack.url_file('app')}")
+        if detach:
+            pid = stack.start_health_detached()
+            log.info("health: %s/readyz (pid %d); stop: `costdb local down`", stack.health_url, pid)
+            return
+        log.info("health: %s/readyz; Ctrl-C stops everything", stack.health_url)
+        serve_health_foreground(stack)
+    except KeyboardInterrupt:
+        stack.down()
 
 
 @local.command("down")
 def local_down() -> None:
-    """Stop the server; the data stays for the next ``up``."""
+    """Stop the health server and PostgreSQL; the data stays for the next ``up``."""
     stopped = load_local_stack().down()
-    log.info("stopped" if stopped else "not running")
+    log.info("stopped: %s", ", ".join(stopped) if stopped else "nothing was running")
 
 
 @local.command("status")
 def local_status() -> None:
-    """Whether the local server runs, and the database's revision."""
+    """Whether PostgreSQL and the health server run, the revision and the readiness."""
     stack = load_local_stack()
     if not stack.cluster.is_initialised or not stack.cluster.is_running:
-        click.echo("local database: not running")
+        click.echo("postgresql: not running")
         sys.exit(1)
-    with connect(stack.settings, "costdb-local") as connection:
+    owner = stack.role_settings("owner")
+    with connect(owner, "costdb-local") as connection:
         state = require_known_revision(connection)
-    click.echo(f"local database: running on {stack.settings.safe_url}")
-    click.echo(f"revision: {state.current or '(none)'} (head {state.head})")
+    click.echo(f"postgresql: running at 127.0.0.1:{owner.port}, database {owner.dbname}")
+    click.echo(f"revision:   {state.current or '(none)'} (head {state.head})")
+    pid = stack.health_pid()
+    ready = stack.health_status("/readyz") if pid else None
+    health = f"pid {pid}, /readyz {ready}" if pid else "not running"
+    click.echo(f"health:     {health}")
 
 
 def main() -> None:

@@ -1,100 +1,258 @@
-"""``costdb local``: the database natively, for machines without a container engine.
+"""``costdb local``: the whole stack natively, for machines without a container engine.
 
-Everything lives in one project-local directory (``.costdb/`` by default, ``COSTDB_LOCAL_DIR``
-to move it): the cluster, its log, and the generated superuser password. The server listens on
-127.0.0.1 only, on ``COSTDB_LOCAL_PORT`` (55432 by default, away from a system server's 5432).
-A second ``up`` reuses the data; ``down`` stops the server and keeps it.
+The same files and steps as the Compose stack: a PostgreSQL with pgvector initialised by the
+very same ``initdb/`` scripts (official-image semantics, socket-only while they run), then
+``costdb migrate`` as the owner role, then the health server as the read-only role.
+
+Everything lives in one project-local directory (``.costdb/``; ``COSTDB_LOCAL_DIR`` moves
+it): the cluster, its log, the role passwords (generated on first ``up`` unless
+``COSTDB_*_PASSWORD[_FILE]`` give them) and one ``<role>.url`` file per role, for
+``DATABASE_URL_FILE``. A failed first ``up`` removes the half-initialised data directory, so
+the next ``up`` initialises again instead of running on a database the scripts never finished.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-from costdb.errors import ConfigError
+from costdb.errors import ConfigError, CostdbError
+from costdb.init_scripts import init_environment, run_init_scripts
 from costdb.postgres_cluster import PostgresCluster, find_binaries
-from costdb.settings import DatabaseSettings
+from costdb.settings import DatabaseSettings, read_variable
 
 DEFAULT_DIRECTORY = ".costdb"
 DEFAULT_PORT = 55432
+DEFAULT_HEALTH_PORT = 8080
 DATABASE_NAME = "costdb"
+ROLES = {"owner": "costdb_owner", "app": "costdb_app", "readonly": "costdb_readonly"}
+_HEALTH_START_SECONDS = 20
+
+
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def _write_private(path: Path, content: str) -> None:
+    path.write_text(content + "\n", encoding="utf-8")
+    path.chmod(0o600)
 
 
 @dataclass(frozen=True)
 class LocalStack:
-    """The local cluster and the files that describe how to reach it."""
+    """The local cluster, its init scripts, and the files that say how to reach it."""
 
     cluster: PostgresCluster
+    scripts: Path
+    health_port: int
+    environ: Mapping[str, str]
 
     @property
-    def password_file(self) -> Path:
-        return self.cluster.root / "superuser.password"
+    def root(self) -> Path:
+        return self.cluster.root
 
     @property
-    def url_file(self) -> Path:
-        """The superuser URL, for ``DATABASE_URL_FILE`` (the URL itself is never printed)."""
-        return self.cluster.root / "database.url"
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
 
     @property
-    def settings(self) -> DatabaseSettings:
-        return self.cluster.settings(DATABASE_NAME)
+    def health_pid_file(self) -> Path:
+        return self.root / "health.pid"
 
-    def _write_secret(self, path: Path, content: str) -> None:
-        path.write_text(content + "\n", encoding="utf-8")
-        path.chmod(0o600)
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.health_port}"
 
-    def up(self) -> bool:
-        """Initialise on first use, start if stopped; return whether it was initialised now."""
+    def url_file(self, role: str) -> Path:
+        return self.root / f"{role}.url"
+
+    def role_settings(self, role: str) -> DatabaseSettings:
+        password_file = self.secrets_dir / f"{ROLES[role]}.password"
+        password = password_file.read_text(encoding="utf-8").strip()
+        return self.cluster.settings(DATABASE_NAME).with_params(user=ROLES[role], password=password)
+
+    # -- first boot --------------------------------------------------------------------------
+
+    def _role_secrets(self) -> dict[str, str]:
+        """Environment for the init scripts: the user's password variables, else generated files.
+
+        Generated (or given) passwords are kept under ``secrets/`` for later ``up`` runs.
+        """
+        self.secrets_dir.mkdir(mode=0o700, exist_ok=True)
+        self.cluster.chown_to_server_user(self.secrets_dir)
+        passed: dict[str, str] = {}
+        for role_name in ROLES.values():
+            variable = f"{role_name.upper()}_PASSWORD"
+            given = {
+                k: self.environ[k] for k in (variable, f"{variable}_FILE") if k in self.environ
+            }
+            stored = self.secrets_dir / f"{role_name}.password"
+            if given:
+                passed |= given  # as given: the init script itself checks them
+                try:
+                    value = read_variable(variable, self.environ)
+                except ConfigError:
+                    continue  # both set, or unreadable: the init script reports it by name
+            else:
+                value = secrets.token_urlsafe(24)
+                passed[f"{variable}_FILE"] = str(stored)
+            if value:
+                _write_private(stored, value)
+                self.cluster.chown_to_server_user(stored)
+        return passed
+
+    def _initialise(self) -> None:
+        self.cluster.initialise()
+        _write_private(self.root / "superuser.password", self.cluster.superuser_password)
+        try:
+            env = init_environment(
+                self.cluster, DATABASE_NAME, {**os.environ, **self._role_secrets()}
+            )
+            self.cluster.start(listen_tcp=False)
+            admin = self.cluster.socket_settings().conninfo("costdb-local")
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"'.encode())
+            run_init_scripts(self.cluster, self.scripts, env)
+            self.cluster.stop()
+        except BaseException:
+            if self.cluster.is_running:
+                self.cluster.stop(mode="immediate")
+            shutil.rmtree(self.cluster.datadir, ignore_errors=True)
+            shutil.rmtree(self.secrets_dir, ignore_errors=True)
+            (self.root / "superuser.password").unlink(missing_ok=True)
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start_database(self) -> bool:
+        """Initialise on first use, then start on 127.0.0.1; return whether it was initialised."""
         created = not self.cluster.is_initialised
         if created:
-            self.cluster.initialise()
-            self._write_secret(self.password_file, self.cluster.superuser_password)
+            self._initialise()
         if not self.cluster.is_running:
             self.cluster.start()
-        self._ensure_database()
-        self._write_secret(self.url_file, self.settings.url)  # libpq's form: psql takes it too
+        for role in ROLES:
+            _write_private(self.url_file(role), self.role_settings(role).url)
         return created
 
-    def _ensure_database(self) -> None:
-        conninfo = self.cluster.settings().conninfo("costdb-local")
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
-            ).fetchone()
-            if exists is None:
-                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    def health_environment(self) -> dict[str, str]:
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PG", "DATABASE_URL"))
+        }
+        return environment | {"DATABASE_URL_FILE": str(self.url_file("readonly"))}
 
-    def down(self) -> bool:
-        """Stop the server if it runs; return whether it was running."""
-        if not self.cluster.is_initialised or not self.cluster.is_running:
-            return False
-        self.cluster.stop()
-        return True
+    def start_health_detached(self) -> int:
+        """Start the health server in the background; return its pid once it answers."""
+        log_file = (self.root / "health.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "healthcheck", "serve", "--host", "127.0.0.1",
+             "--port", str(self.health_port)],
+            env=self.health_environment(), stdout=log_file, stderr=log_file,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        log_file.close()
+        self.health_pid_file.write_text(f"{process.pid}\n", encoding="utf-8")
+        deadline = time.monotonic() + _HEALTH_START_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CostdbError(
+                    f"the health server exited at start (code {process.returncode}); "
+                    f"see {self.root / 'health.log'}"
+                )
+            if self.health_status("/livez") == 200:
+                return process.pid
+            time.sleep(0.1)
+        raise CostdbError(f"the health server did not answer on {self.health_url} in time")
 
+    def health_status(self, path: str) -> int | None:
+        """The HTTP status of a health endpoint, or None when nothing answers."""
+        try:
+            with urllib.request.urlopen(self.health_url + path, timeout=5) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return None
 
-def _port(environ: Mapping[str, str]) -> int:
-    raw = environ.get("COSTDB_LOCAL_PORT", str(DEFAULT_PORT))
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise ConfigError(f"COSTDB_LOCAL_PORT must be a port number (1-65535), got {raw!r}")
-    return int(raw)
+    def health_pid(self) -> int | None:
+        """The pid serving health for this stack, if that process still runs."""
+        try:
+            pid = int(self.health_pid_file.read_text(encoding="utf-8").strip())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def down(self) -> list[str]:
+        """Stop the health server and the database; the data stays. Return what was stopped."""
+        stopped = []
+        pid = self.health_pid()
+        if pid is not None and pid != os.getpid():
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while self.health_pid() is not None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stopped.append("health server")
+        self.health_pid_file.unlink(missing_ok=True)
+        if self.cluster.is_initialised and self.cluster.is_running:
+            self.cluster.stop()
+            stopped.append("PostgreSQL")
+        return stopped
 
 
 def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
-    """The local stack the environment describes; its password is generated on first use."""
+    """The local stack the environment describes."""
     env = os.environ if environ is None else environ
     root = Path(env.get("COSTDB_LOCAL_DIR", DEFAULT_DIRECTORY)).resolve()
-    password_file = root / "superuser.password"
+    superuser_file = root / "superuser.password"
     password = (
-        password_file.read_text(encoding="utf-8").strip()
-        if password_file.is_file()
+        superuser_file.read_text(encoding="utf-8").strip()
+        if superuser_file.is_file()
         else secrets.token_urlsafe(24)
     )
     cluster = PostgresCluster(
-        root=root, port=_port(env), superuser_password=password, binaries=find_binaries(env)
+        root=root,
+        port=_port(env, "COSTDB_LOCAL_PORT", DEFAULT_PORT),
+        superuser_password=password,
+        binaries=find_binaries(env),
     )
-    return LocalStack(cluster)
+    scripts = Path(env.get("COSTDB_INITDB_DIR", Path(__file__).resolve().parents[2] / "initdb"))
+    if not scripts.is_dir():
+        raise ConfigError(f"init scripts not found: {scripts} (set COSTDB_INITDB_DIR)")
+    return LocalStack(
+        cluster=cluster,
+        scripts=scripts,
+        health_port=_port(env, "COSTDB_LOCAL_HEALTH_PORT", DEFAULT_HEALTH_PORT),
+        environ=env,
+    )
+
+
+def serve_health_foreground(stack: LocalStack) -> None:
+    """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too."""
+    from healthcheck.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
+    from healthcheck.probe import Prober  # noqa: PLC0415
+    from healthcheck.server import serve  # noqa: PLC0415
+
+    prober = Prober(
+        stack.role_settings("readonly"), load_manifest(), timeout=5, keep_connection=True
+    )
+    stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    try:
+        serve(prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0)
+    finally:
+        stack.health_pid_file.unlink(missing_ok=True)
+        stack.down()

@@ -2,8 +2,9 @@
 
 PostgreSQL refuses to run as root, so when this process is root the server runs as an
 unprivileged OS user (``postgres`` by default) that owns the data directory. The server listens
-on 127.0.0.1 only, with its socket inside the cluster's own directory, and password (SCRAM)
-authentication over TCP, so that a wrong password fails as it would in production.
+on 127.0.0.1 only, with password (SCRAM) authentication over TCP, so that a wrong password fails
+as it would in production. Its Unix socket lives in the cluster's own 0700 directory and trusts
+local connections, as the official image does: only the server's OS user (and root) reach it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class PostgresBinaries:
 
 
 def _candidate_bindirs(environ: Mapping[str, str]) -> Iterator[Path]:
+    """``COSTDB_PG_BINDIR`` alone if set; else Debian's layout (newest first), PATH, pg_config."""
     if "COSTDB_PG_BINDIR" in environ:
         yield Path(environ["COSTDB_PG_BINDIR"])
         return
@@ -67,6 +69,13 @@ def _candidate_bindirs(environ: Mapping[str, str]) -> Iterator[Path]:
     on_path = shutil.which("postgres")
     if on_path:
         yield Path(on_path).resolve().parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        reported = subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, check=False, timeout=10
+        )
+        if reported.returncode == 0 and reported.stdout.strip():
+            yield Path(reported.stdout.strip())
 
 
 def _sharedir_of(bindir: Path) -> Path:
@@ -146,6 +155,37 @@ class PostgresCluster:
             }
         )
 
+    def socket_settings(self, database: str = "postgres") -> DatabaseSettings:
+        """How the superuser reaches ``database`` over the Unix socket (no password)."""
+        return DatabaseSettings(
+            {
+                "host": str(self.socket_dir),
+                "port": str(self.port),
+                "user": self.superuser,
+                "dbname": database,
+            }
+        )
+
+    def run_as_server_user(
+        self, args: list[str], env: Mapping[str, str], *, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        """Run a program as the server's OS user (init scripts, psql), without raising."""
+        return subprocess.run(
+            args,
+            user=self.os_user,
+            env=dict(env),
+            input=stdin,
+            capture_output=True,
+            check=False,
+            timeout=600,
+            cwd=self.root,
+        )
+
+    def chown_to_server_user(self, path: Path) -> None:
+        if self.os_user is not None:
+            entry = pwd.getpwnam(self.os_user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
     @property
     def is_initialised(self) -> bool:
         return (self.datadir / "PG_VERSION").is_file()
@@ -171,9 +211,7 @@ class PostgresCluster:
 
     def _make_owned_directory(self, path: Path) -> None:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if self.os_user is not None:
-            entry = pwd.getpwnam(self.os_user)
-            os.chown(path, entry.pw_uid, entry.pw_gid)
+        self.chown_to_server_user(path)
 
     def _require_reachable_by_server_user(self) -> None:
         if self.os_user is None:
@@ -191,15 +229,13 @@ class PostgresCluster:
             )
 
     def initialise(self) -> None:
-        """``initdb`` an empty data directory: UTF-8, SCRAM over TCP, peer on the socket."""
+        """``initdb`` an empty data directory: UTF-8, SCRAM over TCP, trust on the socket."""
         self._make_owned_directory(self.root)
         self._require_reachable_by_server_user()
         password_file = self.root / "superuser.pw"
         password_file.write_text(self.superuser_password + "\n", encoding="utf-8")
         password_file.chmod(0o600)
-        if self.os_user is not None:
-            entry = pwd.getpwnam(self.os_user)
-            os.chown(password_file, entry.pw_uid, entry.pw_gid)
+        self.chown_to_server_user(password_file)
         try:
             self._run(
                 self.binaries.program("initdb"),
@@ -207,19 +243,23 @@ class PostgresCluster:
                 "--username", self.superuser,
                 "--pwfile", str(password_file),
                 "--auth-host", "scram-sha-256",
-                "--auth-local", "peer",
+                "--auth-local", "trust",
                 "--encoding", "UTF8",
                 "--locale", "C.UTF-8",
             )  # fmt: skip
         finally:
             password_file.unlink(missing_ok=True)
 
-    def start(self) -> None:
-        """Start the server on 127.0.0.1 and wait until it accepts connections."""
+    def start(self, *, listen_tcp: bool = True) -> None:
+        """Start the server and wait until it accepts connections.
+
+        ``listen_tcp=False`` listens on the Unix socket only, as the official image's entrypoint
+        does while init scripts run: nothing outside can connect, or see the server as ready.
+        """
         self._make_owned_directory(self.socket_dir)
         options = {
             "port": str(self.port),
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": "127.0.0.1" if listen_tcp else "''",
             "unix_socket_directories": str(self.socket_dir),
             **self.server_settings,
         }

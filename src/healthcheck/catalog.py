@@ -1,10 +1,11 @@
 """Everything the probe needs from the server, read in one catalog round trip.
 
-One query returns one JSON document: recovery state, extensions, the Alembic revision, the
-public schema's tables with their columns, every index with its access method, columns,
-operator classes and validity, and every constraint. ``alembic_version`` is read through
-``query_to_xml`` behind a ``to_regclass`` guard, so that a database without the table (never
-migrated) answers NULL instead of failing the query.
+One query returns one JSON document: recovery state, whether the database (not this session:
+the probe's role is read-only on purpose) defaults to read-only transactions, extensions, the
+Alembic revision, the public schema's tables with their columns, every index with its access
+method, columns, operator classes and validity, and every constraint. ``alembic_version`` is
+read through ``query_to_xml`` behind a ``to_regclass`` guard, so that a database without the
+table (never migrated) answers NULL instead of failing the query.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import psycopg
 SNAPSHOT_QUERY = b"""
 SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
-  'read_only', current_setting('default_transaction_read_only') = 'on',
+  'read_only', EXISTS (
+      SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+      WHERE d.datname = current_database() AND s.setrole = 0
+        AND 'default_transaction_read_only=on' = ANY (s.setconfig)),
   'extensions', (SELECT coalesce(json_object_agg(extname, extversion), '{}') FROM pg_extension),
   'revisions', CASE WHEN to_regclass('public.alembic_version') IS NULL THEN NULL ELSE (
       SELECT coalesce(json_agg(v::text), '[]')

@@ -38,7 +38,9 @@ def check_server(snapshot: Snapshot, *, allow_replica: bool) -> Check:
             return Check("primary", "pass", "hot standby (accepted: --allow-replica)")
         return Check("primary", "fail", "server is a hot standby (read-only); not a primary")
     if snapshot.read_only:
-        return Check("primary", "fail", "default_transaction_read_only is on: writes would fail")
+        return Check(
+            "primary", "fail", "the database defaults to read-only transactions: writes would fail"
+        )
     return Check("primary", "pass", "primary, accepting writes")
 
 

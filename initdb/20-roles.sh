@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# First boot only: costdb's roles, their privileges and safe settings.
+#
+#   costdb_owner     owns the schema; `costdb migrate` runs as it (DDL)
+#   costdb_app       the application: SELECT/INSERT/UPDATE/DELETE, no DDL, bounded statements
+#   costdb_readonly  the health probe and dashboards: SELECT only, read-only transactions
+#
+# Passwords come from COSTDB_OWNER_PASSWORD, COSTDB_APP_PASSWORD, COSTDB_READONLY_PASSWORD or
+# their *_FILE variants (setting both is an error, as for the official image's variables).
+# Uses only psql and the documented POSTGRES_* variables, so `costdb local` runs it unchanged.
+set -Eeuo pipefail
+
+secret() {
+  local name=$1 file_name="${1}_FILE" value
+  if [ -n "${!name:-}" ] && [ -n "${!file_name:-}" ]; then
+    echo "20-roles.sh: both $name and $file_name are set; set only one" >&2
+    exit 1
+  fi
+  if [ -n "${!file_name:-}" ]; then
+    if [ ! -r "${!file_name}" ]; then
+      echo "20-roles.sh: $file_name: cannot read ${!file_name}" >&2
+      exit 1
+    fi
+    value=$(< "${!file_name}")
+  else
+    value=${!name:-}
+  fi
+  if [ -z "$value" ]; then
+    echo "20-roles.sh: $name (or $file_name) must be set: no role gets a default password" >&2
+    exit 1
+  fi
+  printf '%s' "$value"
+}
+
+# Passwords reach psql through its environment (\getenv), never its command line.
+COSTDB_INIT_OWNER_PASSWORD=$(secret COSTDB_OWNER_PASSWORD)
+COSTDB_INIT_APP_PASSWORD=$(secret COSTDB_APP_PASSWORD)
+COSTDB_INIT_READONLY_PASSWORD=$(secret COSTDB_READONLY_PASSWORD)
+export COSTDB_INIT_OWNER_PASSWORD COSTDB_INIT_APP_PASSWORD COSTDB_INIT_READONLY_PASSWORD
+
+psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password \
+  --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" \
+  --set db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" <<'SQL'
+\getenv owner_password COSTDB_INIT_OWNER_PASSWORD
+\getenv app_password COSTDB_INIT_APP_PASSWORD
+\getenv readonly_password COSTDB_INIT_READONLY_PASSWORD
+
+ALTER SYSTEM SET password_encryption = 'scram-sha-256';
+SET password_encryption = 'scram-sha-256';
+
+CREATE ROLE costdb_owner LOGIN PASSWORD :'owner_password';
+CREATE ROLE costdb_app LOGIN PASSWORD :'app_password';
+CREATE ROLE costdb_readonly LOGIN PASSWORD :'readonly_password';
+
+-- The application waits at most 5 s for a lock and runs no statement longer than 30 s;
+-- a forgotten open transaction is ended after a minute instead of holding locks for ever.
+ALTER ROLE costdb_app SET lock_timeout = '5s';
+ALTER ROLE costdb_app SET statement_timeout = '30s';
+ALTER ROLE costdb_app SET idle_in_transaction_session_timeout = '60s';
+ALTER ROLE costdb_readonly SET default_transaction_read_only = on;
+ALTER ROLE costdb_readonly SET statement_timeout = '30s';
+
+-- Only costdb's roles connect; only the owner creates objects.
+REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO costdb_owner, costdb_app, costdb_readonly;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+ALTER SCHEMA public OWNER TO costdb_owner;
+GRANT USAGE ON SCHEMA public TO costdb_app, costdb_readonly;
+
+-- Tables the owner creates later (every migration) are granted automatically.
+ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public
+  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO costdb_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public
+  GRANT USAGE, SELECT ON SEQUENCES TO costdb_app;
+ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public
+  GRANT SELECT ON TABLES TO costdb_readonly;
+SQL
