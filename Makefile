@@ -21,13 +21,17 @@ postgres:  ## install PostgreSQL + pgvector from Debian's packages if missing (a
 test: $(BIN)/costdb postgres  ## provision PostgreSQL + pgvector if missing, then run the tests
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(BIN)/costdb  ## ruff, mypy, and squawk on the migrations' SQL
+lint: $(BIN)/costdb  ## ruff, mypy, squawk on the migrations' SQL, hadolint, Compose/workflow schemas
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/costdb manifest --check
 	$(BIN)/alembic upgrade head --sql 2>/dev/null > $(VENV)/migrations.sql
 	$(BIN)/squawk $(VENV)/migrations.sql
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	bash -n scripts/*.sh initdb/*.sh
 
 bench: $(BIN)/costdb postgres  ## run the benchmarks (BENCH_ARGS=--quick for a smoke run): bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
