@@ -39,13 +39,13 @@ bench: $(BIN)/costdb postgres  ## run the benchmarks (BENCH_ARGS=--quick for a s
 manifest: $(BIN)/costdb  ## regenerate the health probe's manifest after changing models or migrations
 	$(BIN)/costdb manifest
 
-up: $(BIN)/costdb postgres  ## start a local database under .costdb/ and migrate it
+up: $(BIN)/costdb postgres  ## the stack natively: PostgreSQL + migrate + health server (Ctrl-C stops)
 	$(BIN)/costdb local up
 
-down: $(BIN)/costdb  ## stop the local database
+down: $(BIN)/costdb  ## stop a detached local stack (`costdb local up --detach`)
 	$(BIN)/costdb local down
 
-status: $(BIN)/costdb  ## is the local database running, and at which revision
+status: $(BIN)/costdb  ## is the local stack running, at which revision, ready?
 	$(BIN)/costdb local status
 
 clean:  ## remove the virtualenv (not the local database's data)
