@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import probe
+from bench import analytics, data, ingest, lifecycle, probe, similarity
 from bench.harness import Figure, create_database, running_cluster
 from costdb.postgres_cluster import PostgresCluster
 
@@ -23,11 +23,27 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 @dataclass(frozen=True)
 class Sizes:
     repeat: int
+    lifecycle_repeat: int
     http_seconds: float
+    events: int
+    inserted_events: int
+    embeddings: int
+    similarity_queries: int
 
 
-FULL = Sizes(repeat=15, http_seconds=10)
-QUICK = Sizes(repeat=5, http_seconds=3)
+FULL = Sizes(repeat=15, lifecycle_repeat=3, http_seconds=10, events=1_000_000,
+             inserted_events=1_000_000, embeddings=100_000, similarity_queries=20)  # fmt: skip
+QUICK = Sizes(repeat=5, lifecycle_repeat=1, http_seconds=3, events=20_000,
+              inserted_events=5_000, embeddings=5_000, similarity_queries=5)  # fmt: skip
+# The server the data sections run on: memory for a 1M-row table and a 100k-vector HNSW
+# build, and no checkpoint in the middle of a load.
+SERVER_SETTINGS = {"shared_buffers": "2GB", "max_wal_size": "8GB", "maintenance_work_mem": "2GB"}
+
+
+def _lifecycle(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return lifecycle.startup_figures(sizes.lifecycle_repeat) + lifecycle.migration_figures(
+        cluster, sizes.repeat // 3 or 1
+    )
 
 
 def _probe(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
@@ -37,7 +53,23 @@ def _probe(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     )
 
 
-SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {"probe": _probe}
+def _data(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    """Ingest, then the analytics and similarity figures on the data just loaded."""
+    database = create_database(cluster, "bench_data", migrate=True)
+    copied = data.events(sizes.events, seed=7)
+    inserted = data.events(sizes.inserted_events, seed=8)
+    figures = ingest.ingest_figures(database, copied, inserted)
+    del copied, inserted
+    figures += analytics.analytics_figures(database, sizes.repeat)
+    figures += similarity.similarity_figures(database, sizes.embeddings, sizes.similarity_queries)
+    return figures
+
+
+SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
+    "lifecycle": _lifecycle,
+    "probe": _probe,
+    "data": _data,
+}
 
 
 def _machine(cluster: PostgresCluster) -> list[str]:
@@ -92,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"unknown sections: {', '.join(unknown)} (have: {', '.join(SECTIONS)})")
     started = time.monotonic()
     figures: list[Figure] = []
-    with running_cluster() as cluster:
+    with running_cluster(**SERVER_SETTINGS) as cluster:
         machine = _machine(cluster)
         for name in chosen:
             print(f"bench: {name} ...", file=sys.stderr, flush=True)

@@ -1,0 +1,89 @@
+"""Ingest: events per second into ``events`` with all its indexes, by COPY and by batched
+INSERT, beside the same rows into a copy of the table with no secondary index (the cost of
+the indexes is the ratio)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+
+from bench.data import COLUMNS, EventBatch
+from bench.harness import Figure
+from costdb.settings import DatabaseSettings
+
+BARE_TABLE = "events_no_secondary_indexes"
+INSERT_BATCH = 1_000
+
+
+def create_bare_table(connection: psycopg.Connection[Any]) -> None:
+    connection.execute(f"DROP TABLE IF EXISTS {BARE_TABLE}".encode())
+    connection.execute(
+        f"CREATE TABLE {BARE_TABLE} (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS,"
+        " PRIMARY KEY (id))".encode()
+    )
+
+
+def _copy(connection: psycopg.Connection[Any], table: str, batch: EventBatch) -> float:
+    data = batch.csv()
+    started = time.perf_counter()
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN".encode()) as copy,
+    ):
+        while chunk := data.read(1 << 20):
+            copy.write(chunk)
+    connection.commit()
+    return time.perf_counter() - started
+
+
+def _insert(connection: psycopg.Connection[Any], table: str, batch: EventBatch) -> float:
+    rows = list(batch.rows())
+    placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_BATCH):
+            chunk = rows[start : start + INSERT_BATCH]
+            values = ", ".join([placeholders] * len(chunk))
+            sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES {values}"
+            cursor.execute(sql.encode(), [value for row in chunk for value in row])
+            connection.commit()
+    return time.perf_counter() - started
+
+
+def _table_sizes(connection: psycopg.Connection[Any], table: str) -> tuple[int, int]:
+    row = connection.execute(
+        "SELECT pg_table_size(%s::regclass), pg_indexes_size(%s::regclass)", (table, table)
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def ingest_figures(
+    database: DatabaseSettings, copy_batch: EventBatch, insert_batch: EventBatch
+) -> list[Figure]:
+    """Load ``copy_batch`` by COPY into both tables (it stays in ``events`` for the analytics),
+    then ``insert_batch`` by batched INSERT into both."""
+    count, inserted = len(copy_batch.ids), len(insert_batch.ids)
+    with psycopg.connect(database.conninfo("bench")) as connection:
+        create_bare_table(connection)
+        connection.commit()
+        copy_indexed = _copy(connection, "events", copy_batch)
+        copy_bare = _copy(connection, BARE_TABLE, copy_batch)
+        insert_indexed = _insert(connection, "events", insert_batch)
+        insert_bare = _insert(connection, BARE_TABLE, insert_batch)
+        connection.execute(b"VACUUM (ANALYZE) events")
+        table_bytes, index_bytes = _table_sizes(connection, "events")
+        connection.execute(f"DROP TABLE {BARE_TABLE}".encode())
+        connection.commit()
+    return [
+        Figure("ingest", f"COPY, {count:,} events, all indexes", count / copy_indexed, "events/s",
+               "same rows, no secondary index", count / copy_bare),
+        Figure("ingest", f"batched INSERT ({INSERT_BATCH:,} rows/statement), {inserted:,} events,"
+               " all indexes", inserted / insert_indexed, "events/s",
+               "same rows, no secondary index", inserted / insert_bare),
+        Figure("ingest", "events: indexes size / table size", index_bytes / 2**20, "MiB",
+               "table size", table_bytes / 2**20,
+               note=f"{count + inserted:,} rows"),
+    ]  # fmt: skip
