@@ -64,9 +64,9 @@ class EventBatch:
     columns: dict[str, NDArray[Any]]
 
     def rows(self) -> Iterator[tuple[object, ...]]:
-        values = [self.columns[name] for name in COLUMNS[1:]]
-        for index, event_id in enumerate(self.ids):
-            yield (event_id, *(column[index] for column in values))
+        """Plain Python values (``tolist``): numpy scalars are slow for the driver to adapt."""
+        values = [self.columns[name].tolist() for name in COLUMNS[1:]]
+        yield from zip(self.ids, *values, strict=True)
 
     def csv(self) -> io.BytesIO:
         buffer = io.StringIO()
@@ -118,13 +118,20 @@ def events(count: int, seed: int = 7) -> EventBatch:
 
 
 def embeddings(count: int, dimensions: int, seed: int = 11) -> NDArray[np.float32]:
-    """Unit vectors around a few hundred topic centres: similar prompts cluster."""
+    """Unit vectors shaped like prompt embeddings: topics, templates within a topic, and
+    near-duplicates of a template (the same prompt with other values filled in).
+
+    Purely random points would make every neighbour nearly equidistant in 1536 dimensions,
+    which no real prompt set looks like and no approximate index can rank.
+    """
     rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(max(1, count // 400), dimensions)).astype(np.float32)
+    topics = rng.normal(size=(max(1, count // 400), dimensions)).astype(np.float32)
+    templates = topics[rng.integers(0, len(topics), size=max(1, count // 20))]
+    templates += 0.7 * rng.normal(size=templates.shape).astype(np.float32)
     chunks = []
     for start in range(0, count, 10_000):
         size = min(10_000, count - start)
-        picks = centres[rng.integers(0, len(centres), size=size)]
-        points = picks + 0.6 * rng.normal(size=(size, dimensions)).astype(np.float32)
+        picks = templates[rng.integers(0, len(templates), size=size)]
+        points = picks + 0.35 * rng.normal(size=(size, dimensions)).astype(np.float32)
         chunks.append(points / np.linalg.norm(points, axis=1, keepdims=True))
     return np.concatenate(chunks).astype(np.float32)

@@ -38,16 +38,32 @@ def _copy(connection: psycopg.Connection[Any], table: str, batch: EventBatch) ->
     return time.perf_counter() - started
 
 
+_COLUMN_TYPES = {
+    "id": "uuid", "input_tokens": "integer", "output_tokens": "integer",
+    "cached_tokens": "integer", "latency_ms": "integer", "estimated_cost_usd": "numeric",
+    "is_cache_hit": "boolean", "created_at": "timestamptz",
+}  # fmt: skip
+
+
 def _insert(connection: psycopg.Connection[Any], table: str, batch: EventBatch) -> float:
+    """INSERT ... SELECT FROM unnest(one array per column): one statement per batch of rows.
+
+    The usual way to batch inserts with a driver that parses its queries: a VALUES list with
+    a placeholder per value costs the client more to build than the server to run.
+    """
     rows = list(batch.rows())
-    placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    arrays = ", ".join(f"%s::{_COLUMN_TYPES.get(name, 'text')}[]" for name in COLUMNS)
+    sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) SELECT * FROM unnest({arrays})".encode()
     started = time.perf_counter()
     with connection.cursor() as cursor:
         for start in range(0, len(rows), INSERT_BATCH):
-            chunk = rows[start : start + INSERT_BATCH]
-            values = ", ".join([placeholders] * len(chunk))
-            sql = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES {values}"
-            cursor.execute(sql.encode(), [value for row in chunk for value in row])
+            columns = [
+                list(column) for column in zip(*rows[start : start + INSERT_BATCH], strict=True)
+            ]
+            columns[COLUMNS.index("is_cache_hit")] = [
+                v == "t" for v in columns[COLUMNS.index("is_cache_hit")]
+            ]
+            cursor.execute(sql, columns)
             connection.commit()
     return time.perf_counter() - started
 
@@ -73,6 +89,7 @@ def ingest_figures(
         copy_bare = _copy(connection, BARE_TABLE, copy_batch)
         insert_indexed = _insert(connection, "events", insert_batch)
         insert_bare = _insert(connection, BARE_TABLE, insert_batch)
+        connection.autocommit = True  # VACUUM runs outside a transaction
         connection.execute(b"VACUUM (ANALYZE) events")
         table_bytes, index_bytes = _table_sizes(connection, "events")
         connection.execute(f"DROP TABLE {BARE_TABLE}".encode())
@@ -80,8 +97,8 @@ def ingest_figures(
     return [
         Figure("ingest", f"COPY, {count:,} events, all indexes", count / copy_indexed, "events/s",
                "same rows, no secondary index", count / copy_bare),
-        Figure("ingest", f"batched INSERT ({INSERT_BATCH:,} rows/statement), {inserted:,} events,"
-               " all indexes", inserted / insert_indexed, "events/s",
+        Figure("ingest", f"batched INSERT (unnest, {INSERT_BATCH:,} rows/statement), "
+               f"{inserted:,} events, all indexes", inserted / insert_indexed, "events/s",
                "same rows, no secondary index", inserted / insert_bare),
         Figure("ingest", "events: indexes size / table size", index_bytes / 2**20, "MiB",
                "table size", table_bytes / 2**20,

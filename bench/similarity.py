@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from numpy.typing import NDArray
 from pgvector.psycopg import register_vector
 
 from bench.data import embeddings
@@ -19,9 +20,9 @@ K = 10
 QUERY = "SELECT event_id FROM prompt_embeddings ORDER BY embedding <=> %s LIMIT 10"
 
 
-def _load(connection: psycopg.Connection[Any], count: int) -> float:
-    """Store ``count`` embeddings for the oldest events; return the HNSW build time (s)."""
-    vectors = embeddings(count, EMBEDDING_DIMENSIONS)
+def _load(connection: psycopg.Connection[Any], vectors: NDArray[np.float32]) -> float:
+    """Store ``vectors`` for the oldest events; return the HNSW build time (s)."""
+    count = len(vectors)
     event_ids = [row[0] for row in connection.execute(
         "SELECT id FROM events ORDER BY created_at LIMIT %s", (count,))]  # fmt: skip
     if len(event_ids) < count:
@@ -68,8 +69,11 @@ def _search(
 def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> list[Figure]:
     with psycopg.connect(database.conninfo("bench")) as connection:
         register_vector(connection)
-        build = _load(connection, count)
-        probes = embeddings(queries, EMBEDDING_DIMENSIONS, seed=12)  # same topics, new points
+        stored = embeddings(count, EMBEDDING_DIMENSIONS)
+        build = _load(connection, stored)
+        # A query is a new prompt of a known kind: a stored one, slightly changed.
+        noise = np.random.default_rng(12).normal(0, 0.01, (queries, EMBEDDING_DIMENSIONS))
+        probes = (stored[:queries] + noise).astype(np.float32)
         connection.execute(QUERY.encode(), (probes[0],)).fetchall()  # warm
         hnsw_times, hnsw_hits = _search(connection, probes, exact=False)
         exact_times, exact_hits = _search(connection, probes, exact=True)
