@@ -63,6 +63,12 @@ class EventBatch:
     ids: list[uuid.UUID]
     columns: dict[str, NDArray[Any]]
 
+    def split(self, at: int) -> tuple[EventBatch, EventBatch]:
+        """The first ``at`` events (the oldest) and the rest."""
+        head = {name: values[:at] for name, values in self.columns.items()}
+        tail = {name: values[at:] for name, values in self.columns.items()}
+        return EventBatch(self.ids[:at], head), EventBatch(self.ids[at:], tail)
+
     def rows(self) -> Iterator[tuple[object, ...]]:
         """Plain Python values (``tolist``): numpy scalars are slow for the driver to adapt."""
         values = [self.columns[name].tolist() for name in COLUMNS[1:]]

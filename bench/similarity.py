@@ -68,6 +68,9 @@ def _search(
 
 def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> list[Figure]:
     with psycopg.connect(database.conninfo("bench")) as connection:
+        # Never prepared: a prepared plan would keep using the index after enable_indexscan
+        # is turned off (planner settings do not invalidate cached plans).
+        connection.prepare_threshold = None
         register_vector(connection)
         stored = embeddings(count, EMBEDDING_DIMENSIONS)
         build = _load(connection, stored)

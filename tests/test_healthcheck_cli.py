@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -214,3 +215,20 @@ def test_a_hot_standby_is_unhealthy_unless_replicas_are_allowed(
     code, lines = _probe(hot_standby, "--allow-replica")
     assert code == 0
     assert lines[0].startswith("healthy: ")
+
+
+def test_the_cli_probe_loads_no_heavy_library() -> None:
+    """Start-up is the probe's cost against pg_isready: no driver, ORM or server imports."""
+    heavy = ("psycopg", "sqlalchemy", "alembic", "click", "prometheus_client", "numpy")
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['healthcheck', '--timeout', '1']\n"
+        "try:\n    runpy.run_module('healthcheck', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})))\n"
+    )
+    env = clean_environment(DATABASE_URL="postgresql://u:pw@127.0.0.1:1/d")
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

@@ -42,7 +42,7 @@ def cli() -> None:
     "--wait",
     "wait_seconds",
     type=click.FloatRange(min=0),
-    default=60.0,
+    default=SidecarOptions.wait_seconds,
     show_default=True,
     help="Seconds to keep retrying while the database does not accept connections.",
 )
@@ -50,7 +50,7 @@ def cli() -> None:
     "--lock-timeout",
     "lock_timeout_seconds",
     type=click.FloatRange(min=0),
-    default=300.0,
+    default=SidecarOptions.lock_timeout_seconds,
     show_default=True,
     help="Seconds to wait while another runner holds the migration lock.",
 )

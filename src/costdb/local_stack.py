@@ -244,12 +244,10 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
 def serve_health_foreground(stack: LocalStack) -> None:
     """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too."""
     from healthcheck.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
-    from healthcheck.probe import Prober  # noqa: PLC0415
+    from healthcheck.prober import Prober  # noqa: PLC0415
     from healthcheck.server import serve  # noqa: PLC0415
 
-    prober = Prober(
-        stack.role_settings("readonly"), load_manifest(), timeout=5, keep_connection=True
-    )
+    prober = Prober(stack.role_settings("readonly"), load_manifest(), timeout=5)
     stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         serve(prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0)

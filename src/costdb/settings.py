@@ -7,9 +7,9 @@ and Kubernetes secrets mount files). Setting both a variable and its ``_FILE`` v
 error, as in the official postgres image. No secret has a default, and only ``safe_url``
 (password masked) is ever shown.
 
-URLs are parsed by libpq itself (through psycopg), so every form libpq accepts works, query
-options such as ``sslmode`` included. This module imports no SQLAlchemy: the health probe
-uses it and must start fast.
+URLs are parsed by libpq itself, so every form libpq accepts works, query options such as
+``sslmode`` included. This module imports neither SQLAlchemy nor psycopg (libpq is called
+through ``costdb.libpq``): the one-shot health probe uses it and must start fast.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from psycopg import ProgrammingError
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 from costdb.errors import ConfigError
+from costdb.libpq import LibpqError, parse_conninfo
 
 _SCHEMES = re.compile(r"^(postgres|postgresql)(\+psycopg)?://", re.IGNORECASE)
 _USERINFO = re.compile(r"://([^@/]*)@")
@@ -103,8 +101,15 @@ class DatabaseSettings:
         }
 
     def conninfo(self, application_name: str) -> str:
-        """The same as a libpq connection string, for ``psycopg.connect``."""
-        return make_conninfo("", **self.connect_kwargs(application_name))
+        """The same as a libpq connection string (``key='value' ...``, libpq's quoting)."""
+        return " ".join(
+            f"{key}={_quote(value)}" for key, value in self.connect_kwargs(application_name).items()
+        )
+
+
+def _quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
 
 
 def read_variable(name: str, environ: Mapping[str, str]) -> str | None:
@@ -150,14 +155,13 @@ def parse_database_url(raw: str) -> dict[str, str]:
         )
     url = "postgresql://" + url[scheme.end() :]
     try:
-        parsed = conninfo_to_dict(url)
-    except ProgrammingError as exc:
+        params = parse_conninfo(url)
+    except LibpqError as exc:
         reason = str(exc).strip().splitlines()[0]
         userinfo = _USERINFO.search(url)
         if userinfo and userinfo.group(1):
             reason = reason.replace(userinfo.group(1), "***")
         raise ConfigError(f"DATABASE_URL is not a valid PostgreSQL URL: {reason}") from None
-    params = {key: str(value) for key, value in parsed.items() if value is not None}
     if "port" in params:
         _check_port(params["port"], "DATABASE_URL")
     if not params.get("dbname"):

@@ -21,9 +21,9 @@ from costdb.migration_runner import Applied, require_known_revision, upgrade_to_
 from costdb.migration_scripts import alembic_config, script_directory
 from costdb.settings import DatabaseSettings
 from costdb.waiting import wait_for_database
-from healthcheck.catalog import read_snapshot
 from healthcheck.checks import evaluate_schema
 from healthcheck.manifest import Manifest, load_manifest
+from healthcheck.prober import read_snapshot
 
 log = logging.getLogger("costdb.migrate")
 APPLICATION_NAME = "costdb-migrate"

@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 SNAPSHOT_QUERY = b"""
 SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
@@ -67,9 +65,6 @@ class Snapshot:
     indexes: dict[str, dict[str, Any]]
     constraints: dict[str, str]
 
-
-def read_snapshot(connection: psycopg.Connection[Any]) -> Snapshot:
-    row = connection.execute(SNAPSHOT_QUERY).fetchone()
-    if row is None:  # a SELECT without FROM always returns its one row
-        raise RuntimeError("the catalog query returned no row")
-    return Snapshot(**row[0])
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Snapshot:
+        return cls(**document)

@@ -11,11 +11,12 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from functools import partial
 
 from costdb.errors import ConfigError
-from costdb.settings import load_settings
-from healthcheck.manifest import load_manifest
-from healthcheck.probe import Prober, Report, failed_report
+from costdb.settings import DatabaseSettings, load_settings
+from healthcheck.manifest import Manifest, load_manifest
+from healthcheck.probe import Report, failed_report, judge, read_once
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 EXIT_MISCONFIGURED = 2
@@ -60,17 +61,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _probe_within(prober: Prober, timeout: float) -> Report:
+def _probe_within(
+    settings: DatabaseSettings, manifest: Manifest, timeout: float, *, allow_replica: bool
+) -> Report:
     """Run the probe in a worker thread and give up at the deadline, whatever it is doing."""
     outcome: list[Report] = []
-    worker = threading.Thread(target=lambda: outcome.append(prober.probe()), daemon=True)
+
+    def run() -> None:
+        read = partial(read_once, settings, timeout)
+        outcome.append(judge(read, settings, manifest, allow_replica=allow_replica))
+
+    worker = threading.Thread(target=run, daemon=True)
     started = time.monotonic()
     worker.start()
     worker.join(timeout)
     if outcome:
         return outcome[0]
     detail = f"no answer within the {timeout:g} s timeout"
-    return failed_report(prober.manifest, detail, started, misconfigured=False)
+    return failed_report(manifest, detail, started, misconfigured=False)
 
 
 def _print(report: Report, *, as_json: bool) -> None:
@@ -97,22 +105,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_MISCONFIGURED)
     manifest = load_manifest()
     if arguments.command == "serve":
-        from healthcheck.server import serve  # noqa: PLC0415  (the CLI probe never needs it)
+        # The server's modules (psycopg, prometheus-client) cost the CLI probe nothing.
+        from healthcheck.prober import Prober  # noqa: PLC0415
+        from healthcheck.server import serve  # noqa: PLC0415
 
         prober = Prober(
-            settings,
-            manifest,
-            timeout=arguments.timeout,
-            allow_replica=arguments.allow_replica,
-            keep_connection=True,
+            settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
         )
         serve(
             prober, host=arguments.host, port=arguments.port, cache_seconds=arguments.cache_seconds
         )
         return
-    prober = Prober(
-        settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
+    report = _probe_within(
+        settings, manifest, arguments.timeout, allow_replica=arguments.allow_replica
     )
-    report = _probe_within(prober, arguments.timeout)
     _print(report, as_json=arguments.json)
     sys.exit(report.exit_code)

@@ -1,29 +1,41 @@
-"""Run the checks against a live server: connect, read the catalog once, judge it.
+"""One probe: read the catalog, judge it against the manifest, report every check.
 
-A ``Prober`` may keep its connection between probes (the HTTP server does): a connection that
-went stale (server restarted) is replaced once within the same probe, so a restart does not
-make readiness flap. Every network step is bounded: ``connect_timeout`` for connecting and a
-``statement_timeout`` for the catalog query.
+How the catalog is read is the caller's: the CLI connects once through libpq directly (fast
+start-up, see ``healthcheck.libpq``), the HTTP server keeps a psycopg connection
+(``healthcheck.prober``). Either way every network step is bounded: ``connect_timeout`` for
+connecting and a ``statement_timeout`` for the catalog query.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import psycopg
-
 from costdb.connection_errors import classify_connection_error, server_message
 from costdb.errors import ConfigError
+from costdb.libpq import LibpqError, query_one_value
 from costdb.settings import DatabaseSettings
-from healthcheck.catalog import read_snapshot
+from healthcheck.catalog import SNAPSHOT_QUERY, Snapshot
 from healthcheck.checks import Check, evaluate, skipped_checks
 from healthcheck.manifest import Manifest
 
 APPLICATION_NAME = "costdb-healthcheck"
+
+
+class ReadFailure(Exception):
+    """The catalog could not be read: no connection (``sqlstate`` None) or the query failed."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+CatalogRead = tuple[Snapshot, float]
+"""The snapshot, and the seconds spent connecting (0 on a kept connection)."""
 
 
 @dataclass(frozen=True)
@@ -76,71 +88,45 @@ def failed_report(
     return Report(checks, time.monotonic() - started, misconfigured=misconfigured)
 
 
-class Prober:
-    """Probes one database against one manifest."""
+def probe_settings(settings: DatabaseSettings, timeout: float) -> DatabaseSettings:
+    """``settings`` with the catalog query bounded by ``timeout`` (server-side)."""
+    options = (
+        f"{settings.params.get('options', '')} -c statement_timeout={max(1, int(timeout * 1000))}"
+    )
+    return settings.with_params(options=options.strip())
 
-    def __init__(
-        self,
-        settings: DatabaseSettings,
-        manifest: Manifest,
-        *,
-        timeout: float,
-        allow_replica: bool = False,
-        keep_connection: bool = False,
-    ) -> None:
-        self.settings = settings
-        self.manifest = manifest
-        self.allow_replica = allow_replica
-        self.keep_connection = keep_connection
-        statement_ms = max(1, int(timeout * 1000))
-        options = f"{settings.params.get('options', '')} -c statement_timeout={statement_ms}"
-        self._conninfo_settings = settings.with_params(options=options.strip())
-        self._connection: psycopg.Connection[Any] | None = None
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self._conninfo_settings.conninfo(APPLICATION_NAME), autocommit=True)
+def judge(
+    read: Callable[[], CatalogRead],
+    settings: DatabaseSettings,
+    manifest: Manifest,
+    *,
+    allow_replica: bool,
+) -> Report:
+    """Read the catalog with ``read`` and report every check; failures become checks too."""
+    started = time.monotonic()
+    try:
+        snapshot, connect_seconds = read()
+    except ReadFailure as exc:
+        if exc.sqlstate is not None:  # connected, but the catalog query failed
+            detail = f"catalog query failed: {server_message(exc)}"
+            return failed_report(manifest, detail, started, misconfigured=False)
+        error = classify_connection_error(exc, settings)
+        misconfigured = isinstance(error, ConfigError)
+        return failed_report(manifest, str(error), started, misconfigured=misconfigured)
+    took = f" (connected in {connect_seconds * 1000:.0f} ms)" if connect_seconds else ""
+    connected = Check("connection", "pass", f"{settings.target} as {settings.user}{took}")
+    checks = [connected, *evaluate(manifest, snapshot, allow_replica=allow_replica)]
+    return Report(checks, time.monotonic() - started)
 
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
-    def _read_catalog(self) -> tuple[Any, float]:
-        """The snapshot and the connect time; a stale kept connection is replaced once."""
-        if self._connection is not None and not self._connection.closed:
-            try:
-                return read_snapshot(self._connection), 0.0
-            except psycopg.OperationalError:
-                self.close()
-        connect_started = time.monotonic()
-        connection = self._connect()
-        connect_seconds = time.monotonic() - connect_started
-        try:
-            snapshot = read_snapshot(connection)
-        finally:
-            if self.keep_connection:
-                self._connection = connection
-            else:
-                connection.close()
-        return snapshot, connect_seconds
-
-    def probe(self) -> Report:
-        started = time.monotonic()
-        try:
-            snapshot, connect_seconds = self._read_catalog()
-        except psycopg.Error as exc:
-            self.close()
-            if exc.sqlstate is not None:  # connected, but the catalog query failed
-                detail = f"catalog query failed: {server_message(exc)}"
-                return failed_report(self.manifest, detail, started, misconfigured=False)
-            error = classify_connection_error(exc, self.settings)
-            misconfigured = isinstance(error, ConfigError)
-            return failed_report(self.manifest, str(error), started, misconfigured=misconfigured)
-        connected = Check(
-            "connection",
-            "pass",
-            f"{self.settings.target} as {self.settings.user}"
-            + (f" (connected in {connect_seconds * 1000:.0f} ms)" if connect_seconds else ""),
+def read_once(settings: DatabaseSettings, timeout: float) -> CatalogRead:
+    """One connection through libpq, one query, closed: what the CLI probe does."""
+    started = time.monotonic()
+    try:
+        text = query_one_value(
+            probe_settings(settings, timeout).conninfo(APPLICATION_NAME), SNAPSHOT_QUERY
         )
-        checks = [connected, *evaluate(self.manifest, snapshot, allow_replica=self.allow_replica)]
-        return Report(checks, time.monotonic() - started)
+    except LibpqError as exc:
+        raise ReadFailure(str(exc), exc.sqlstate) from None
+    return Snapshot.from_document(json.loads(text)), time.monotonic() - started

@@ -20,7 +20,8 @@ from types import FrameType
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from healthcheck.probe import Prober, Report
+from healthcheck.probe import Report
+from healthcheck.prober import Prober
 
 log = logging.getLogger("healthcheck")
 

@@ -1,0 +1,73 @@
+"""The HTTP server's prober: one psycopg connection, kept between probes.
+
+A kept connection that went stale (the server restarted, an operator killed it) is replaced
+once within the same probe, so that a restart does not make readiness flap.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+
+from costdb.settings import DatabaseSettings
+from healthcheck.catalog import SNAPSHOT_QUERY, Snapshot
+from healthcheck.manifest import Manifest
+from healthcheck.probe import (
+    APPLICATION_NAME,
+    CatalogRead,
+    ReadFailure,
+    Report,
+    judge,
+    probe_settings,
+)
+
+
+def read_snapshot(connection: psycopg.Connection[Any]) -> Snapshot:
+    """The catalog snapshot over an open psycopg connection (psycopg decodes the JSON)."""
+    row = connection.execute(SNAPSHOT_QUERY).fetchone()
+    if row is None:  # a SELECT without FROM always returns its one row
+        raise RuntimeError("the catalog query returned no row")
+    return Snapshot.from_document(row[0])
+
+
+class Prober:
+    """Probes one database against one manifest over a kept connection."""
+
+    def __init__(
+        self,
+        settings: DatabaseSettings,
+        manifest: Manifest,
+        *,
+        timeout: float,
+        allow_replica: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.manifest = manifest
+        self.allow_replica = allow_replica
+        self._conninfo = probe_settings(settings, timeout).conninfo(APPLICATION_NAME)
+        self._connection: psycopg.Connection[Any] | None = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _read(self) -> CatalogRead:
+        if self._connection is not None and not self._connection.closed:
+            try:
+                return read_snapshot(self._connection), 0.0
+            except psycopg.OperationalError:
+                self.close()
+        started = time.monotonic()
+        try:
+            self._connection = psycopg.connect(self._conninfo, autocommit=True)
+            connect_seconds = time.monotonic() - started
+            return read_snapshot(self._connection), connect_seconds
+        except psycopg.Error as exc:
+            self.close()
+            raise ReadFailure(str(exc), exc.sqlstate) from None
+
+    def probe(self) -> Report:
+        return judge(self._read, self.settings, self.manifest, allow_replica=self.allow_replica)
