@@ -79,8 +79,8 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
         probes = (stored[:queries] + noise).astype(np.float32)
         connection.execute(QUERY.encode(), (probes[0],)).fetchall()  # warm
         hnsw_times, hnsw_hits = _search(connection, probes, exact=False)
-        exact_times, exact_hits = _search(connection, probes, exact=True)
         plan = connection.execute(b"EXPLAIN " + QUERY.encode(), (probes[0],)).fetchall()
+        exact_times, exact_hits = _search(connection, probes, exact=True)
         size = connection.execute(
             b"SELECT pg_relation_size('idx_prompt_embeddings_hnsw'),"
             b" pg_table_size('prompt_embeddings')"

@@ -11,7 +11,8 @@ from healthcheck.manifest import MANIFEST_PATH, load_manifest
 
 
 def test_committed_manifest_equals_what_the_models_declare() -> None:
-    committed = json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))
+    with open(MANIFEST_PATH, encoding="utf-8") as manifest:
+        committed = json.load(manifest)
     assert committed == build_manifest(), "out of date: run `make manifest`"
 
 

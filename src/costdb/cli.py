@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import click
 import psycopg
@@ -144,7 +145,7 @@ def manifest(check: bool) -> None:
         write_manifest()
         log.info("wrote %s", MANIFEST_PATH)
         return
-    if MANIFEST_PATH.read_text(encoding="utf-8") != render_manifest():
+    if Path(MANIFEST_PATH).read_text(encoding="utf-8") != render_manifest():
         raise CostdbError(f"{MANIFEST_PATH} is out of date: run `make manifest`")
     log.info("%s is up to date", MANIFEST_PATH)
 

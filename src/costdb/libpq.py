@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib.util
-from pathlib import Path
+import os.path
 
 _CONNECTION_OK = 0
 _PGRES_TUPLES_OK = 2
@@ -31,10 +31,12 @@ class LibpqError(Exception):
 def _library_path() -> str:
     spec = importlib.util.find_spec("psycopg_binary")
     if spec is not None and spec.origin is not None:
-        bundled = Path(spec.origin).parent.parent / "psycopg_binary.libs"
-        candidates = sorted(bundled.glob("libpq*.so*"))
+        site = os.path.dirname(os.path.dirname(spec.origin))
+        bundled = os.path.join(site, "psycopg_binary.libs")
+        names = sorted(os.listdir(bundled)) if os.path.isdir(bundled) else []
+        candidates = [name for name in names if name.startswith("libpq") and ".so" in name]
         if candidates:
-            return str(candidates[0])
+            return os.path.join(bundled, candidates[0])
     return "libpq.so.5"
 
 

@@ -8,6 +8,7 @@ that the committed file equals what the models and the migration scripts declare
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, PrimaryKeyConstraint, Table
@@ -76,4 +77,4 @@ def render_manifest() -> str:
 
 
 def write_manifest() -> None:
-    MANIFEST_PATH.write_text(render_manifest(), encoding="utf-8")
+    Path(MANIFEST_PATH).write_text(render_manifest(), encoding="utf-8")

@@ -18,8 +18,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from urllib.parse import quote, urlencode
 
 from costdb.errors import ConfigError
 from costdb.libpq import LibpqError, parse_conninfo
@@ -79,6 +77,8 @@ class DatabaseSettings:
         return self._url(mask_password=False)
 
     def _url(self, *, mask_password: bool) -> str:
+        from urllib.parse import quote, urlencode  # noqa: PLC0415  (off the probe's path)
+
         credentials = quote(self.user or "", safe="")
         if self.password is not None:
             credentials += ":" + ("***" if mask_password else quote(self.password, safe=""))
@@ -125,7 +125,8 @@ def read_variable(name: str, environ: Mapping[str, str]) -> str | None:
     if file_name is None:
         return direct or None
     try:
-        value = Path(file_name).read_text(encoding="utf-8").rstrip("\r\n")
+        with open(file_name, encoding="utf-8") as secret:
+            value = secret.read().rstrip("\r\n")
     except FileNotFoundError:
         raise ConfigError(f"{name}_FILE: no such file: {file_name}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,13 +1,16 @@
-"""The expected schema, read from the generated ``manifest.json`` (no SQLAlchemy import)."""
+"""The expected schema, read from the generated ``manifest.json``.
+
+On the CLI probe's start-up path: no SQLAlchemy, and os.path rather than pathlib.
+"""
 
 from __future__ import annotations
 
 import json
+import os.path
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-MANIFEST_PATH = Path(__file__).with_name("manifest.json")
+MANIFEST_PATH = os.path.join(os.path.dirname(__file__), "manifest.json")
 
 
 @dataclass(frozen=True)
@@ -59,5 +62,6 @@ class Manifest:
         )
 
 
-def load_manifest(path: Path = MANIFEST_PATH) -> Manifest:
-    return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+def load_manifest(path: str = MANIFEST_PATH) -> Manifest:
+    with open(path, encoding="utf-8") as manifest:
+        return Manifest.from_dict(json.load(manifest))
