@@ -110,7 +110,7 @@ def render(figures: Sequence[Figure], machine: Sequence[str], commentary: str) -
                 f"{_format(f.baseline, f.unit)} | {ratio} | {f.note} |"
             )
         lines.append("")
-    return "\n".join(lines) + commentary
+    return "\n".join(lines) + "\n" + commentary
 
 
 def main(argv: Sequence[str] | None = None) -> None:

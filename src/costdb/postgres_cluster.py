@@ -40,20 +40,6 @@ class PostgresBinaries:
     def program(self, name: str) -> str:
         return str(self.bindir / name)
 
-    @property
-    def major_version(self) -> int:
-        output = subprocess.run(
-            [self.program("postgres"), "--version"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout
-        match = re.search(r"(\d+)", output)
-        if match is None:
-            raise ClusterError(f"cannot read the version of {self.program('postgres')}")
-        return int(match.group(1))
-
 
 def _candidate_bindirs(environ: Mapping[str, str]) -> Iterator[Path]:
     """``COSTDB_PG_BINDIR`` alone if set; else Debian's layout (newest first), PATH, pg_config."""
