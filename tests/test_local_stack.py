@@ -98,6 +98,11 @@ def test_roles_have_exactly_their_privileges(stack_env: dict[str, str]) -> None:
             app.execute("CREATE TABLE sneaky (id int)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("DROP TABLE events")
+        for bookkeeping in ("UPDATE alembic_version SET version_num = 'x'",
+                            "DELETE FROM costdb_migration_history"):  # fmt: skip
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(bookkeeping)
+        assert app.execute("SELECT count(*) FROM costdb_migration_history").fetchone() == (1,)
     with _connect(stack_env, "readonly") as readonly:
         assert readonly.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):

@@ -71,6 +71,37 @@ def ensure_history_table(connection: Connection) -> None:
     connection.execute(text(_CREATE))
 
 
+# Interpolates a module constant only.
+_PROTECT = f"""
+DO $$
+DECLARE grant_row record;
+BEGIN
+  FOR grant_row IN
+    SELECT DISTINCT g.grantee, g.table_name
+    FROM information_schema.role_table_grants g
+    JOIN pg_tables t ON t.schemaname = g.table_schema AND t.tablename = g.table_name
+    WHERE g.table_schema = current_schema()
+      AND g.table_name IN ('alembic_version', '{HISTORY_TABLE}')
+      AND g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
+      AND g.grantee NOT IN (t.tableowner, current_user)
+  LOOP
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I FROM %I',
+                   grant_row.table_name, grant_row.grantee);
+  END LOOP;
+END $$
+"""  # noqa: S608
+
+
+def protect_bookkeeping(connection: Connection) -> None:
+    """Only the migration role may change ``alembic_version`` and the history.
+
+    Default privileges (``initdb/``) grant the application role DML on every table the owner
+    creates, these two included; an application that could rewrite them could make a runner
+    skip or repeat migrations. Reading them stays allowed.
+    """
+    connection.execute(text(_PROTECT))
+
+
 def read_history(connection: Connection) -> list[HistoryEntry]:
     """Every entry, oldest first; an empty list where the table does not exist yet."""
     exists = connection.execute(text("SELECT to_regclass(:t)"), {"t": HISTORY_TABLE}).scalar()

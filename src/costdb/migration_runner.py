@@ -22,7 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from costdb.connection_errors import server_message
 from costdb.errors import CostdbError
-from costdb.history import ensure_history_table, record, runner_identity, verify_and_adopt
+from costdb.history import (
+    ensure_history_table,
+    protect_bookkeeping,
+    record,
+    runner_identity,
+    verify_and_adopt,
+)
 from costdb.migration_scripts import RevisionState, alembic_config, revision_state, script_directory
 
 
@@ -73,9 +79,11 @@ def upgrade_to_head(
     ensure_history_table(connection)
     verify_and_adopt(connection, scripts, state.current)
     identity = runner_identity(connection)
-    connection.commit()  # end the reads' implicit transaction before Alembic opens its own
     if state.at_head:
+        protect_bookkeeping(connection)
+        connection.commit()
         return []
+    connection.commit()  # end the reads' implicit transaction before Alembic opens its own
 
     applied: list[Applied] = []
     step_started = time.monotonic()
@@ -96,6 +104,7 @@ def upgrade_to_head(
     config.attributes["on_version_apply"] = (on_version_apply,)
     try:
         command.upgrade(config, "head")
+        protect_bookkeeping(connection)
         connection.commit()
     except SQLAlchemyError as exc:
         connection.rollback()
