@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 
 from costdb.engine import create_costdb_engine
 from costdb.migration_runner import upgrade_to_head
-from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
+from costdb.postgres_cluster import PostgresCluster, new_cluster, shared_tempdir
 from costdb.settings import DatabaseSettings
 
 
@@ -40,21 +37,9 @@ class Figure:
         return self.value / self.baseline
 
 
-def new_cluster(root: Path, **server_settings: str) -> PostgresCluster:
-    """A cluster under ``root`` (not started), durable by default like a real server."""
-    return PostgresCluster(
-        root=root,
-        port=free_port(),
-        superuser_password=secrets.token_urlsafe(16),
-        binaries=find_binaries(),
-        server_settings=server_settings,
-    )
-
-
 @contextmanager
 def running_cluster(**server_settings: str) -> Iterator[PostgresCluster]:
-    root = Path(tempfile.mkdtemp(prefix="costdb-bench-"))
-    root.chmod(0o755)
+    root = shared_tempdir("costdb-bench-")
     cluster = new_cluster(root / "cluster", **server_settings)
     cluster.initialise()
     cluster.start()

@@ -17,13 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import Figure, create_database, median, new_cluster, run_command
-from costdb.postgres_cluster import PostgresCluster, free_port
+from bench.harness import Figure, create_database, median, run_command
+from costdb.postgres_cluster import PostgresCluster, free_port, new_cluster, shared_tempdir
 
 
 def _costdb_local_up() -> float:
-    parent = Path(tempfile.mkdtemp(prefix="costdb-bench-up-"))
-    parent.chmod(0o755)
+    parent = shared_tempdir("costdb-bench-up-")
     env = {
         **os.environ,
         "COSTDB_LOCAL_DIR": str(parent / "stack"),
@@ -46,8 +45,7 @@ def _costdb_local_up() -> float:
 
 
 def _bare_start() -> float:
-    parent = Path(tempfile.mkdtemp(prefix="costdb-bench-bare-"))
-    parent.chmod(0o755)
+    parent = shared_tempdir("costdb-bench-bare-")
     cluster = new_cluster(parent / "cluster")
     try:
         started = time.perf_counter()
@@ -84,8 +82,6 @@ def migration_figures(cluster: PostgresCluster, repeat: int) -> list[Figure]:
                          check=True, text=True).stdout  # fmt: skip
     sql_file = Path(tempfile.mkdtemp(prefix="costdb-bench-sql-")) / "upgrade.sql"
     sql_file.write_text(sql)
-    sql_file.parent.chmod(0o755)
-    sql_file.chmod(0o644)
     ours, psql = [], []
     for index in range(repeat):
         target = create_database(cluster, f"bench_migrate_{index}", migrate=False)

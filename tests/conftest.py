@@ -29,7 +29,7 @@ from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
 from costdb.migration_runner import upgrade_to_head
 from costdb.migration_scripts import alembic_config as costdb_alembic_config
-from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
+from costdb.postgres_cluster import PostgresCluster, new_cluster
 from costdb.settings import DatabaseSettings, parse_database_url
 
 MIGRATED_TEMPLATE = "costdb_migrated_template"
@@ -65,17 +65,9 @@ class TestServer:
 
 def _start_throwaway_cluster() -> PostgresCluster:
     try:
-        binaries = find_binaries()
+        cluster = new_cluster(Path(tempfile.mkdtemp(prefix="costdb-test-")), **FAST_TEST_SETTINGS)
     except CostdbError as exc:
         pytest.exit(f"cannot start a test database: {exc}", returncode=2)
-    root = Path(tempfile.mkdtemp(prefix="costdb-test-"))
-    cluster = PostgresCluster(
-        root=root,
-        port=free_port(),
-        superuser_password=secrets.token_urlsafe(16),
-        binaries=binaries,
-        server_settings=FAST_TEST_SETTINGS,
-    )
     cluster.initialise()
     cluster.start()
     return cluster

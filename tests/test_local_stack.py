@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import psycopg
 import pytest
 
 from costdb.errors import CostdbError
-from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
+from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port, shared_tempdir
 from costdb.settings import load_settings
 from tests.cli_runner import clean_environment, run_module
 
@@ -25,8 +24,7 @@ INITDB = Path(__file__).resolve().parents[1] / "initdb"
 
 @pytest.fixture
 def stack_env() -> Iterator[dict[str, str]]:
-    parent = Path(tempfile.mkdtemp(prefix="costdb-local-"))
-    parent.chmod(0o755)  # the server's OS user must reach the directory inside
+    parent = shared_tempdir("costdb-local-")
     env = clean_environment(
         COSTDB_LOCAL_DIR=str(parent / "stack"),
         COSTDB_LOCAL_PORT=str(free_port()),

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from costdb.advisory_lock import MIGRATION_LOCK_KEY
 from costdb.errors import CostdbError
 from costdb.history import HistoryMismatch
 from costdb.migration_runner import MigrationFailed
-from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port
+from costdb.postgres_cluster import PostgresCluster, free_port, new_cluster, shared_tempdir
 from costdb.settings import DatabaseSettings
 from costdb.sidecar import SidecarOptions, run_sidecar
 from tests.cli_runner import run_module, url_environment
@@ -93,12 +91,8 @@ def test_sql_mode_prints_the_migrations_without_a_database() -> None:
 
 @pytest.fixture
 def unstarted_cluster() -> Iterator[PostgresCluster]:
-    root = Path(tempfile.mkdtemp(prefix="costdb-late-"))
-    root.chmod(0o755)
-    cluster = PostgresCluster(
-        root=root / "cluster", port=free_port(), superuser_password=secrets.token_urlsafe(12),
-        binaries=find_binaries(), server_settings={"fsync": "off"},
-    )  # fmt: skip
+    root = shared_tempdir("costdb-late-")
+    cluster = new_cluster(root / "cluster", fsync="off")
     cluster.initialise()
     yield cluster
     if cluster.is_running:

@@ -37,6 +37,7 @@ DEFAULT_PORT = 55432
 DEFAULT_HEALTH_PORT = 8080
 DATABASE_NAME = "costdb"
 ROLES = {"owner": "costdb_owner", "app": "costdb_app", "readonly": "costdb_readonly"}
+SUPERUSER_PASSWORD_FILE = "superuser.password"  # noqa: S105  (a file name, not a password)
 _HEALTH_START_SECONDS = 20
 
 
@@ -117,7 +118,7 @@ class LocalStack:
 
     def _initialise(self) -> None:
         self.cluster.initialise()
-        _write_private(self.root / "superuser.password", self.cluster.superuser_password)
+        _write_private(self.root / SUPERUSER_PASSWORD_FILE, self.cluster.superuser_password)
         try:
             env = init_environment(
                 self.cluster, DATABASE_NAME, {**os.environ, **self._role_secrets()}
@@ -133,7 +134,7 @@ class LocalStack:
                 self.cluster.stop(mode="immediate")
             shutil.rmtree(self.cluster.datadir, ignore_errors=True)
             shutil.rmtree(self.secrets_dir, ignore_errors=True)
-            (self.root / "superuser.password").unlink(missing_ok=True)
+            (self.root / SUPERUSER_PASSWORD_FILE).unlink(missing_ok=True)
             raise
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
     """The local stack the environment describes."""
     env = os.environ if environ is None else environ
     root = Path(env.get("COSTDB_LOCAL_DIR", DEFAULT_DIRECTORY)).resolve()
-    superuser_file = root / "superuser.password"
+    superuser_file = root / SUPERUSER_PASSWORD_FILE
     password = (
         superuser_file.read_text(encoding="utf-8").strip()
         if superuser_file.is_file()

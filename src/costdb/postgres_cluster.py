@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,18 +155,25 @@ class PostgresCluster:
         )
 
     def run_as_server_user(
-        self, args: list[str], env: Mapping[str, str], *, stdin: bytes | None = None
+        self,
+        args: list[str],
+        env: Mapping[str, str] | None = None,
+        *,
+        stdin: bytes | None = None,
+        timeout: float = 600,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[bytes]:
-        """Run a program as the server's OS user (init scripts, psql), without raising."""
+        """Run a program as the server's OS user, in the cluster's directory; never raises on
+        a non-zero exit. The server programs refuse a working directory they cannot read."""
         return subprocess.run(
             args,
             user=self.os_user,
-            env=dict(env),
+            env=dict(env) if env is not None else {**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"},
             input=stdin,
             capture_output=True,
             check=False,
-            timeout=600,
-            cwd=self.root,
+            timeout=timeout,
+            cwd=cwd or self.root,
         )
 
     def chown_to_server_user(self, path: Path) -> None:
@@ -177,23 +186,16 @@ class PostgresCluster:
         return (self.datadir / "PG_VERSION").is_file()
 
     def _run(self, *args: str, timeout: float = _START_TIMEOUT_SECONDS) -> None:
+        """Run a server program; a failure or a timeout is a ``ClusterError`` naming it."""
         try:
-            subprocess.run(
-                list(args),
-                user=self.os_user,
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=timeout,
-                cwd=self.root,
-                env={**os.environ, "LC_ALL": "C.UTF-8", "TZ": "UTC"},
-            )
-        except subprocess.CalledProcessError as exc:
-            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
-            reason = detail[-1] if detail else f"exit code {exc.returncode}"
-            raise ClusterError(f"{Path(args[0]).name} failed: {reason}") from None
+            result = self.run_as_server_user(list(args), timeout=timeout)
         except subprocess.TimeoutExpired:
             raise ClusterError(f"{Path(args[0]).name} did not finish in {timeout:.0f} s") from None
+        if result.returncode != 0:
+            output = (result.stderr or result.stdout).decode(errors="replace")
+            detail = output.strip().splitlines()
+            reason = detail[-1] if detail else f"exit code {result.returncode}"
+            raise ClusterError(f"{Path(args[0]).name} failed: {reason}")
 
     def _make_owned_directory(self, path: Path) -> None:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -202,11 +204,8 @@ class PostgresCluster:
     def _require_reachable_by_server_user(self) -> None:
         if self.os_user is None:
             return
-        reachable = subprocess.run(
-            ["/bin/sh", "-c", 'test -w "$1"', "sh", str(self.root)],
-            user=self.os_user,
-            check=False,
-            timeout=10,
+        reachable = self.run_as_server_user(
+            ["/bin/sh", "-c", 'test -w "$1"', "sh", str(self.root)], timeout=10, cwd=Path("/")
         )
         if reachable.returncode != 0:
             raise ClusterError(
@@ -291,11 +290,25 @@ class PostgresCluster:
 
     @property
     def is_running(self) -> bool:
-        result = subprocess.run(
-            [self.binaries.program("pg_ctl"), "status", "--pgdata", str(self.datadir)],
-            user=self.os_user,
-            capture_output=True,
-            check=False,
-            timeout=10,
-        )
-        return result.returncode == 0
+        status = [self.binaries.program("pg_ctl"), "status", "--pgdata", str(self.datadir)]
+        return self.run_as_server_user(status, timeout=10).returncode == 0
+
+
+def new_cluster(root: Path, **server_settings: str) -> PostgresCluster:
+    """A throwaway cluster under ``root`` (not yet initialised): a free port, a random
+    superuser password, the newest binaries with pgvector. Tests and benchmarks use it."""
+    return PostgresCluster(
+        root=root,
+        port=free_port(),
+        superuser_password=secrets.token_urlsafe(16),
+        binaries=find_binaries(),
+        server_settings=server_settings,
+    )
+
+
+def shared_tempdir(prefix: str) -> Path:
+    """A new temporary directory the server's OS user can enter (``mkdtemp`` makes it 0700,
+    which shuts that user out of everything inside when this process is root)."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    directory.chmod(0o755)
+    return directory
