@@ -17,6 +17,9 @@ WORKDIR /src
 RUN pip install --no-cache-dir build==1.2.2.post1
 COPY pyproject.toml README.md ./
 COPY src ./src
+COPY healthcheck ./healthcheck
+COPY migrations ./migrations
+COPY initdb ./initdb
 RUN python -m build --wheel --outdir /dist
 
 # --- db ----------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help postgres test lint manifest bench up down status clean
+.PHONY: help postgres test test-fast lint fmt manifest bench up down status clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/costdb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,20 +18,27 @@ $(BIN)/costdb: pyproject.toml
 postgres:  ## install PostgreSQL + pgvector from Debian's packages if missing (asks for sudo)
 	@bash scripts/provision-postgres.sh
 
-test: $(BIN)/costdb postgres  ## provision PostgreSQL + pgvector if missing, then run the tests
+test: $(BIN)/costdb postgres  ## provision PostgreSQL + pgvector if missing, then run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: $(BIN)/costdb postgres  ## the quick lane: no cluster or container of a test's own
+	$(BIN)/pytest -m "not slow and not docker" $(PYTEST_ARGS)
 
 lint: $(BIN)/costdb  ## ruff, mypy, squawk on the migrations' SQL, hadolint, Compose/workflow schemas
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/costdb manifest --check
-	$(BIN)/alembic upgrade head --sql 2>/dev/null > $(VENV)/migrations.sql
+	$(BIN)/costdb migrate --sql > $(VENV)/migrations.sql
 	$(BIN)/squawk $(VENV)/migrations.sql
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
 	bash -n scripts/*.sh initdb/*.sh
+
+fmt: $(BIN)/costdb  ## format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(BIN)/costdb postgres  ## run the benchmarks (BENCH_ARGS=--quick for a smoke run): bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -15,7 +15,7 @@ import psycopg
 
 from bench import analytics, data, ingest, lifecycle, probe, similarity
 from bench.harness import Figure, create_database, running_cluster
-from costdb.postgres_cluster import PostgresCluster
+from costdb.local.cluster import PostgresCluster
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -31,10 +31,24 @@ class Sizes:
     similarity_queries: int
 
 
-FULL = Sizes(repeat=15, lifecycle_repeat=3, http_seconds=10, events=1_000_000,
-             inserted_events=1_000_000, embeddings=100_000, similarity_queries=20)  # fmt: skip
-QUICK = Sizes(repeat=5, lifecycle_repeat=1, http_seconds=3, events=20_000,
-              inserted_events=5_000, embeddings=5_000, similarity_queries=5)  # fmt: skip
+FULL = Sizes(
+    repeat=15,
+    lifecycle_repeat=3,
+    http_seconds=10,
+    events=1_000_000,
+    inserted_events=1_000_000,
+    embeddings=100_000,
+    similarity_queries=20,
+)
+QUICK = Sizes(
+    repeat=5,
+    lifecycle_repeat=1,
+    http_seconds=3,
+    events=20_000,
+    inserted_events=5_000,
+    embeddings=5_000,
+    similarity_queries=5,
+)
 # The server the data sections run on: memory for a 1M-row table and a 100k-vector HNSW
 # build, and no checkpoint in the middle of a load.
 SERVER_SETTINGS = {"shared_buffers": "2GB", "max_wal_size": "8GB", "maintenance_work_mem": "2GB"}
@@ -96,13 +110,22 @@ def _format(value: float | None, unit: str = "") -> str:
 
 
 def render(figures: Sequence[Figure], machine: Sequence[str], commentary: str) -> str:
-    lines = ["# costdb benchmark results", "", *machine, "",
-             "Every figure is the median of repeated runs, measured beside its baseline in the "
-             "same run against the same server; ratio = figure / baseline.", ""]  # fmt: skip
+    lines = [
+        "# costdb benchmark results",
+        "",
+        *machine,
+        "",
+        "Every figure is the median of repeated runs, measured beside its baseline in the "
+        "same run against the same server; ratio = figure / baseline.",
+        "",
+    ]
     for section in dict.fromkeys(figure.section for figure in figures):
-        lines += [f"## {section}", "",
-                  "| figure | value | baseline | baseline value | ratio | note |",
-                  "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        lines += [
+            f"## {section}",
+            "",
+            "| figure | value | baseline | baseline value | ratio | note |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
         for f in (figure for figure in figures if figure.section == section):
             ratio = f"{f.ratio:.3g}x" if f.ratio is not None else "—"
             lines.append(
@@ -131,8 +154,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in chosen:
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
             figures += SECTIONS[name](cluster, sizes)
-    machine.append(f"- sizes: {'quick' if arguments.quick else 'full'}; "
-                   f"took {time.monotonic() - started:.0f} s")  # fmt: skip
+    machine.append(
+        f"- sizes: {'quick' if arguments.quick else 'full'}; "
+        f"took {time.monotonic() - started:.0f} s"
+    )
     commentary_file = Path(__file__).with_name("COMMENTARY.md")
     commentary = commentary_file.read_text(encoding="utf-8") if commentary_file.exists() else ""
     arguments.output.write_text(render(figures, machine, commentary), encoding="utf-8")

@@ -90,13 +90,25 @@ def analytics_figures(database: DatabaseSettings, repeat: int) -> list[Figure]:
         connection.execute(b"ANALYZE events")
     count = rows[0] if rows else 0
     figures = [
-        Figure("analytics", f"{name} (p50, {count:,} events)", brin[name][0] * 1000, "ms",
-               "time index as btree", btree[name][0] * 1000,
-               note=f"plan with BRIN: {brin[name][1]}; with btree: {btree[name][1]}")
+        Figure(
+            "analytics",
+            f"{name} (p50, {count:,} events)",
+            brin[name][0] * 1000,
+            "ms",
+            "time index as btree",
+            btree[name][0] * 1000,
+            note=f"plan with BRIN: {brin[name][1]}; with btree: {btree[name][1]}",
+        )
         for name in QUERIES
-    ]  # fmt: skip
+    ]
     figures.append(
-        Figure("analytics", "idx_events_created_at size, BRIN", brin_size / 2**10, "KiB",
-               "as btree", btree_size / 2**10)
-    )  # fmt: skip
+        Figure(
+            "analytics",
+            "idx_events_created_at size, BRIN",
+            brin_size / 2**10,
+            "KiB",
+            "as btree",
+            btree_size / 2**10,
+        )
+    )
     return figures

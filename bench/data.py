@@ -32,10 +32,22 @@ MODELS = (  # (provider, model, USD per 1k input tokens, USD per 1k output token
     ("openai", "o3", 0.002, 0.008),
 )
 COLUMNS = (
-    "id", "trace_id", "span_id", "project_id", "feature", "user_id", "provider", "model",
-    "input_tokens", "output_tokens", "cached_tokens", "latency_ms", "estimated_cost_usd",
-    "is_cache_hit", "created_at",
-)  # fmt: skip
+    "id",
+    "trace_id",
+    "span_id",
+    "project_id",
+    "feature",
+    "user_id",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "latency_ms",
+    "estimated_cost_usd",
+    "is_cache_hit",
+    "created_at",
+)
 
 
 def _zipf_choice(rng: np.random.Generator, n: int, size: int, exponent: float) -> NDArray[np.int64]:

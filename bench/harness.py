@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import psycopg
 
 from costdb.engine import create_costdb_engine
-from costdb.migration_runner import upgrade_to_head
-from costdb.postgres_cluster import PostgresCluster, new_cluster, shared_tempdir
+from costdb.local.cluster import PostgresCluster
+from costdb.migrate.runner import upgrade_to_head
 from costdb.settings import DatabaseSettings
+from tests.servers import new_cluster, shared_tempdir
 
 
 @dataclass(frozen=True)

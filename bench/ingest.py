@@ -39,10 +39,15 @@ def _copy(connection: psycopg.Connection[Any], table: str, batch: EventBatch) ->
 
 
 _COLUMN_TYPES = {
-    "id": "uuid", "input_tokens": "integer", "output_tokens": "integer",
-    "cached_tokens": "integer", "latency_ms": "integer", "estimated_cost_usd": "numeric",
-    "is_cache_hit": "boolean", "created_at": "timestamptz",
-}  # fmt: skip
+    "id": "uuid",
+    "input_tokens": "integer",
+    "output_tokens": "integer",
+    "cached_tokens": "integer",
+    "latency_ms": "integer",
+    "estimated_cost_usd": "numeric",
+    "is_cache_hit": "boolean",
+    "created_at": "timestamptz",
+}
 
 
 def _insert(connection: psycopg.Connection[Any], table: str, batch: EventBatch) -> float:
@@ -95,12 +100,30 @@ def ingest_figures(
         connection.execute(f"DROP TABLE {BARE_TABLE}".encode())
         connection.commit()
     return [
-        Figure("ingest", f"COPY, {count:,} events, all indexes", count / copy_indexed, "events/s",
-               "same rows, no secondary index", count / copy_bare),
-        Figure("ingest", f"batched INSERT (unnest, {INSERT_BATCH:,} rows/statement), "
-               f"{inserted:,} events, all indexes", inserted / insert_indexed, "events/s",
-               "same rows, no secondary index", inserted / insert_bare),
-        Figure("ingest", "events: indexes size / table size", index_bytes / 2**20, "MiB",
-               "table size", table_bytes / 2**20,
-               note=f"{count + inserted:,} rows"),
-    ]  # fmt: skip
+        Figure(
+            "ingest",
+            f"COPY, {count:,} events, all indexes",
+            count / copy_indexed,
+            "events/s",
+            "same rows, no secondary index",
+            count / copy_bare,
+        ),
+        Figure(
+            "ingest",
+            f"batched INSERT (unnest, {INSERT_BATCH:,} rows/statement), "
+            f"{inserted:,} events, all indexes",
+            inserted / insert_indexed,
+            "events/s",
+            "same rows, no secondary index",
+            inserted / insert_bare,
+        ),
+        Figure(
+            "ingest",
+            "events: indexes size / table size",
+            index_bytes / 2**20,
+            "MiB",
+            "table size",
+            table_bytes / 2**20,
+            note=f"{count + inserted:,} rows",
+        ),
+    ]

@@ -13,12 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from bench.harness import Figure, create_database, median, run_command
-from costdb.postgres_cluster import PostgresCluster, free_port, new_cluster, shared_tempdir
+from costdb.local.cluster import PostgresCluster, free_port
+from tests.servers import new_cluster, shared_tempdir
 
 
 def _costdb_local_up() -> float:
@@ -39,8 +38,12 @@ def _costdb_local_up() -> float:
         )
         return elapsed
     finally:
-        subprocess.run([sys.executable, "-m", "costdb", "local", "down"], env=env, check=False,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "costdb", "local", "down"],
+            env=env,
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(parent, ignore_errors=True)
 
 
@@ -51,8 +54,16 @@ def _bare_start() -> float:
         started = time.perf_counter()
         cluster.initialise()
         cluster.start()  # pg_ctl --wait returns when pg_isready would answer
-        run_command([cluster.binaries.program("pg_isready"), "-h", "127.0.0.1", "-p",
-                     str(cluster.port), "-q"])  # fmt: skip
+        run_command(
+            [
+                cluster.binaries.program("pg_isready"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(cluster.port),
+                "-q",
+            ]
+        )
         return time.perf_counter() - started
     finally:
         if cluster.is_running:
@@ -66,9 +77,17 @@ def startup_figures(repeat: int) -> list[Figure]:
         ours.append(_costdb_local_up())
         bare.append(_bare_start())
     note = "adds init scripts, restart, migration, verification, health server"
-    return [Figure("start-up", "empty directory to healthy: costdb local up --detach",
-                   median(ours), "s", "initdb + pg_ctl start to pg_isready", median(bare),
-                   note=note)]  # fmt: skip
+    return [
+        Figure(
+            "start-up",
+            "empty directory to healthy: costdb local up --detach",
+            median(ours),
+            "s",
+            "initdb + pg_ctl start to pg_isready",
+            median(bare),
+            note=note,
+        )
+    ]
 
 
 def _timed(command: list[str], env: dict[str, str] | None = None) -> float:
@@ -78,9 +97,13 @@ def _timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def migration_figures(cluster: PostgresCluster, repeat: int) -> list[Figure]:
-    sql = subprocess.run([sys.executable, "-m", "costdb", "migrate", "--sql"], capture_output=True,
-                         check=True, text=True).stdout  # fmt: skip
-    sql_file = Path(tempfile.mkdtemp(prefix="costdb-bench-sql-")) / "upgrade.sql"
+    sql = subprocess.run(
+        [sys.executable, "-m", "costdb", "migrate", "--sql"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    sql_file = shared_tempdir("costdb-bench-sql-") / "upgrade.sql"
     sql_file.write_text(sql)
     ours, psql = [], []
     for index in range(repeat):
@@ -88,9 +111,29 @@ def migration_figures(cluster: PostgresCluster, repeat: int) -> list[Figure]:
         migrate = [sys.executable, "-m", "costdb", "migrate"]
         ours.append(_timed(migrate, {**os.environ, "DATABASE_URL": target.url}))
         plain = create_database(cluster, f"bench_psql_{index}", migrate=False)
-        psql.append(_timed([cluster.binaries.program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                            "-f", str(sql_file), plain.url]))  # fmt: skip
+        psql.append(
+            _timed(
+                [
+                    cluster.binaries.program("psql"),
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-f",
+                    str(sql_file),
+                    plain.url,
+                ]
+            )
+        )
     shutil.rmtree(sql_file.parent, ignore_errors=True)
-    return [Figure("migration", "empty database to head: costdb migrate (process)",
-                   median(ours) * 1000, "ms", "psql -f of the same SQL", median(psql) * 1000,
-                   note="adds start-up, lock, history, checksums, verification")]  # fmt: skip
+    return [
+        Figure(
+            "migration",
+            "empty database to head: costdb migrate (process)",
+            median(ours) * 1000,
+            "ms",
+            "psql -f of the same SQL",
+            median(psql) * 1000,
+            note="adds start-up, lock, history, checksums, verification",
+        )
+    ]

@@ -21,7 +21,7 @@ import time
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import Figure, median, percentile, run_command, timed_runs
-from costdb.postgres_cluster import PostgresCluster, free_port
+from costdb.local.cluster import PostgresCluster, free_port
 from costdb.settings import DatabaseSettings
 
 
@@ -32,8 +32,16 @@ def _environment(database: DatabaseSettings) -> dict[str, str]:
 def cli_figures(cluster: PostgresCluster, database: DatabaseSettings, repeat: int) -> list[Figure]:
     env = _environment(database)
     probe = [sys.executable, "-m", "healthcheck"]
-    isready = [cluster.binaries.program("pg_isready"), "-h", "127.0.0.1", "-p", str(cluster.port),
-               "-d", database.dbname, "-q"]  # fmt: skip
+    isready = [
+        cluster.binaries.program("pg_isready"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(cluster.port),
+        "-d",
+        database.dbname,
+        "-q",
+    ]
     run_command(probe, env)  # warm the page cache and byte-code
     probe_times: list[float] = []
     isready_times: list[float] = []
@@ -44,12 +52,24 @@ def cli_figures(cluster: PostgresCluster, database: DatabaseSettings, repeat: in
     imports = timed_runs(lambda: run_command(import_probe), repeat)
     bare = timed_runs(lambda: run_command([sys.executable, "-c", "pass"]), repeat)
     return [
-        Figure("probe (CLI)", "python -m healthcheck, whole process", median(probe_times) * 1000,
-               "ms", "pg_isready", median(isready_times) * 1000),
-        Figure("probe (CLI)", "python start-up + the probe's imports", median(imports) * 1000,
-               "ms", "python -c pass", median(bare) * 1000,
-               note="the part of the probe that is not database work"),
-    ]  # fmt: skip
+        Figure(
+            "probe (CLI)",
+            "python -m healthcheck, whole process",
+            median(probe_times) * 1000,
+            "ms",
+            "pg_isready",
+            median(isready_times) * 1000,
+        ),
+        Figure(
+            "probe (CLI)",
+            "python start-up + the probe's imports",
+            median(imports) * 1000,
+            "ms",
+            "python -c pass",
+            median(bare) * 1000,
+            note="the part of the probe that is not database work",
+        ),
+    ]
 
 
 def _load(port: int, path: str, rate: float, seconds: float, connections: int) -> list[float]:
@@ -100,8 +120,10 @@ def http_figures(database: DatabaseSettings, rate: float, seconds: float) -> lis
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "healthcheck", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=_environment(database), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=_environment(database),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -122,10 +144,28 @@ def http_figures(database: DatabaseSettings, rate: float, seconds: float) -> lis
         server.terminate()
         server.wait(timeout=10)
     return [
-        Figure("probe (HTTP)", f"/readyz p50 at {rate:g} req/s", median(readyz) * 1000, "ms",
-               "/livez p50", median(livez) * 1000),
-        Figure("probe (HTTP)", f"/readyz p99 at {rate:g} req/s", percentile(readyz, 0.99) * 1000,
-               "ms", "/livez p99", percentile(livez, 0.99) * 1000, note="goal: under 5 ms"),
-        Figure("probe (HTTP)", "database checks per second caused", checks_per_second, "/s",
-               note=f"{len(readyz)} requests; cache period 1 s"),
-    ]  # fmt: skip
+        Figure(
+            "probe (HTTP)",
+            f"/readyz p50 at {rate:g} req/s",
+            median(readyz) * 1000,
+            "ms",
+            "/livez p50",
+            median(livez) * 1000,
+        ),
+        Figure(
+            "probe (HTTP)",
+            f"/readyz p99 at {rate:g} req/s",
+            percentile(readyz, 0.99) * 1000,
+            "ms",
+            "/livez p99",
+            percentile(livez, 0.99) * 1000,
+            note="goal: under 5 ms",
+        ),
+        Figure(
+            "probe (HTTP)",
+            "database checks per second caused",
+            checks_per_second,
+            "/s",
+            note=f"{len(readyz)} requests; cache period 1 s",
+        ),
+    ]

@@ -25,8 +25,12 @@ def _load(
 ) -> tuple[float, list[object]]:
     """Store ``vectors`` for the oldest events; return the HNSW build time (s) and the ids."""
     count = len(vectors)
-    event_ids = [row[0] for row in connection.execute(
-        "SELECT id FROM events ORDER BY created_at LIMIT %s", (count,))]  # fmt: skip
+    event_ids = [
+        row[0]
+        for row in connection.execute(
+            "SELECT id FROM events ORDER BY created_at LIMIT %s", (count,)
+        )
+    ]
     if len(event_ids) < count:
         raise RuntimeError(f"similarity needs {count} events, the database has {len(event_ids)}")
     connection.execute(b"DROP INDEX IF EXISTS idx_prompt_embeddings_hnsw")
@@ -114,11 +118,27 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
     uses_index = any("idx_prompt_embeddings_hnsw" in str(line) for line in plan)
     index_mib, table_mib = (size[0] / 2**20, size[1] / 2**20) if size else (0.0, 0.0)
     return [
-        Figure("similarity", f"top-{K} cosine via HNSW, {count:,} x {EMBEDDING_DIMENSIONS}-d, p50",
-               median(hnsw_times) * 1000, "ms", "exact scan (no index)", median(exact_times) * 1000,
-               note=f"plan uses HNSW: {uses_index}; {queries} queries"),
-        Figure("similarity", "recall@10 of HNSW (ef_search 40) against the exact scan", recall, "",
-               note="ann-benchmarks' recall: ties with the true 10th nearest count"),
-        Figure("similarity", "HNSW index build (m=16, ef_construction=64)", build, "s",
-               note=f"index {index_mib:,.0f} MiB, table {table_mib:,.0f} MiB"),
-    ]  # fmt: skip
+        Figure(
+            "similarity",
+            f"top-{K} cosine via HNSW, {count:,} x {EMBEDDING_DIMENSIONS}-d, p50",
+            median(hnsw_times) * 1000,
+            "ms",
+            "exact scan (no index)",
+            median(exact_times) * 1000,
+            note=f"plan uses HNSW: {uses_index}; {queries} queries",
+        ),
+        Figure(
+            "similarity",
+            "recall@10 of HNSW (ef_search 40) against the exact scan",
+            recall,
+            "",
+            note="ann-benchmarks' recall: ties with the true 10th nearest count",
+        ),
+        Figure(
+            "similarity",
+            "HNSW index build (m=16, ef_construction=64)",
+            build,
+            "s",
+            note=f"index {index_mib:,.0f} MiB, table {table_mib:,.0f} MiB",
+        ),
+    ]

@@ -12,60 +12,29 @@ cloned from a template migrated once per session (a file copy instead of a migra
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import socket
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
-from costdb.migration_runner import upgrade_to_head
-from costdb.migration_scripts import alembic_config as costdb_alembic_config
-from costdb.postgres_cluster import PostgresCluster, new_cluster
+from costdb.local.cluster import PostgresCluster
+from costdb.migrate.runner import upgrade_to_head
+from costdb.migrate.scripts import alembic_config as costdb_alembic_config
 from costdb.settings import DatabaseSettings, parse_database_url
+from tests.servers import FAST_TEST_SETTINGS, TestServer, new_cluster, shared_tempdir
 
 MIGRATED_TEMPLATE = "costdb_migrated_template"
-FAST_TEST_SETTINGS = {
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "max_connections": "200",
-}
-
-
-class TestServer:
-    """A PostgreSQL server the tests may create and drop databases on."""
-
-    __test__ = False  # not a test class, despite its name
-
-    def __init__(self, admin: DatabaseSettings, cluster: PostgresCluster | None = None) -> None:
-        self.admin = admin
-        self.cluster = cluster
-
-    def execute(self, sql: str) -> None:
-        with psycopg.connect(self.admin.conninfo("costdb-tests"), autocommit=True) as connection:
-            connection.execute(sql.encode())
-
-    def create_database(self, template: str = "template0") -> DatabaseSettings:
-        name = f"costdb_test_{secrets.token_hex(6)}"
-        self.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return self.admin.with_params(dbname=name)
-
-    def drop_database(self, database: DatabaseSettings) -> None:
-        self.execute(f'DROP DATABASE IF EXISTS "{database.dbname}" WITH (FORCE)')
 
 
 def _start_throwaway_cluster() -> PostgresCluster:
     try:
-        cluster = new_cluster(Path(tempfile.mkdtemp(prefix="costdb-test-")), **FAST_TEST_SETTINGS)
+        cluster = new_cluster(shared_tempdir("costdb-test-"), **FAST_TEST_SETTINGS)
     except CostdbError as exc:
         pytest.exit(f"cannot start a test database: {exc}", returncode=2)
     cluster.initialise()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic.config import Config
 
-import costdb.migrations
+from costdb.paths import migrations_folder
 
 REVISION_TEMPLATE = '''\
 """{doc}"""
@@ -43,7 +43,7 @@ class ScriptCopy:
     """A copy of costdb's migrations in ``root`` that a test may add revisions to or edit."""
 
     def __init__(self, root: Path) -> None:
-        source = Path(costdb.migrations.__file__).parent
+        source = Path(migrations_folder())
         self.root = root / "migrations"
         shutil.copytree(source, self.root, ignore=shutil.ignore_patterns("__pycache__"))
 

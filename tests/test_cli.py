@@ -8,9 +8,11 @@ import time
 import psycopg
 import pytest
 
-from costdb.postgres_cluster import free_port
+from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
 from tests.cli_runner import clean_environment, run_module, url_environment
+
+pytestmark = pytest.mark.slow  # every test runs `costdb` as a process
 
 
 def _costdb(*args: str, env: dict[str, str], timeout: float = 60) -> tuple[int, str, str]:

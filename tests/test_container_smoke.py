@@ -27,8 +27,11 @@ def _engine_or_skip() -> None:
     try:
         answer = subprocess.run(
             ["docker", "version", "--format", "{{.Server.Version}}"],
-            capture_output=True, text=True, timeout=15, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=15,
+            check=False,
+        )
     except FileNotFoundError:
         pytest.skip("the docker CLI is not installed")
     if answer.returncode != 0:
@@ -38,9 +41,13 @@ def _engine_or_skip() -> None:
 
 def _compose(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["docker", "compose", *args], cwd=REPO, capture_output=True, text=True, timeout=900,
+        ["docker", "compose", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
         check=False,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +75,14 @@ def test_stack_becomes_healthy_with_the_schema_complete(compose_stack: None) -> 
     assert report["status"] == "healthy"
     password = (REPO / "secrets" / "costdb_readonly_password").read_text().strip()
     readonly = DatabaseSettings(
-        {"host": "127.0.0.1", "port": "5432", "user": "costdb_readonly", "password": password,
-         "dbname": "costdb"}
-    )  # fmt: skip
+        {
+            "host": "127.0.0.1",
+            "port": "5432",
+            "user": "costdb_readonly",
+            "password": password,
+            "dbname": "costdb",
+        }
+    )
     probe = run_module("healthcheck", env=clean_environment(DATABASE_URL=readonly.url))
     assert probe.returncode == 0, probe.stdout
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def test_dockerfile_tools_target_runs_costdb_as_a_non_root_user() -> None:
 def test_dockerignore_keeps_secrets_and_local_data_out_of_the_build() -> None:
     rules = (REPO / ".dockerignore").read_text().splitlines()
     assert rules[rules.index("*")] == "*"  # everything excluded, then only what images need
-    assert {"!src/", "!initdb/", "!pyproject.toml"} <= set(rules)
+    assert {"!src/", "!healthcheck/", "!migrations/", "!initdb/", "!pyproject.toml"} <= set(rules)
 
 
 def test_compose_starts_everything_in_order() -> None:
@@ -108,8 +109,9 @@ def test_compose_secrets_are_the_files_the_script_generates() -> None:
     assert "/secrets/" in gitignore
 
 
-@pytest.mark.parametrize(("service", "role"), [("migrate", "costdb_owner"),
-                                               ("healthcheck", "costdb_readonly")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("service", "role"), [("migrate", "costdb_owner"), ("healthcheck", "costdb_readonly")]
+)
 def test_compose_environment_configures_each_tool(service: str, role: str, tmp_path: Path) -> None:
     spec = _yaml("docker-compose.yml")["services"][service]
     environment = {
@@ -122,7 +124,11 @@ def test_compose_environment_configures_each_tool(service: str, role: str, tmp_p
     secret.write_text("pw\n")
     settings = load_settings(environment | {"PGPASSWORD_FILE": str(secret)})
     assert (settings.host, settings.user, settings.dbname, settings.password) == (
-        "db", role, "costdb", "pw")  # fmt: skip
+        "db",
+        role,
+        "costdb",
+        "pw",
+    )
 
 
 def test_init_scripts_run_in_order_with_the_roles_after_the_extension() -> None:
@@ -162,9 +168,15 @@ def test_kubernetes_database_probes_over_tcp_and_reads_secrets_from_files() -> N
     container = _kubernetes()["StatefulSet/costdb-db"]["spec"]["template"]["spec"]["containers"][0]
     assert "--host=127.0.0.1" in container["startupProbe"]["exec"]["command"]
     env = {item["name"]: item["value"] for item in container["env"]}
-    assert all(env[f"{name}_FILE"].startswith("/run/secrets/costdb/") for name in (
-        "POSTGRES_PASSWORD", "COSTDB_OWNER_PASSWORD", "COSTDB_APP_PASSWORD",
-        "COSTDB_READONLY_PASSWORD"))  # fmt: skip
+    assert all(
+        env[f"{name}_FILE"].startswith("/run/secrets/costdb/")
+        for name in (
+            "POSTGRES_PASSWORD",
+            "COSTDB_OWNER_PASSWORD",
+            "COSTDB_APP_PASSWORD",
+            "COSTDB_READONLY_PASSWORD",
+        )
+    )
 
 
 def test_workflow_runs_the_ci_script_and_the_container_smoke_test() -> None:
@@ -172,3 +184,21 @@ def test_workflow_runs_the_ci_script_and_the_container_smoke_test() -> None:
     runs = {job: [step.get("run", "") for step in spec["steps"]] for job, spec in jobs.items()}
     assert "bash .ci/run" in runs["test"]
     assert any("pytest -m docker" in command for command in runs["containers"])
+
+
+def test_kubernetes_images_carry_the_version_of_pyproject() -> None:
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    images = _yaml("deploy/kubernetes/kustomization.yaml")["images"]
+    assert {image["name"]: image["newTag"] for image in images} == {
+        "costdb-db": version,
+        "costdb-tools": version,
+    }
+    pods = [
+        doc["spec"]["template"]["spec"]
+        for doc in _kubernetes().values()
+        if "template" in doc["spec"]
+    ]
+    assert len(pods) == 2
+    for pod in pods:
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            assert ":" not in container["image"]  # the tag comes from kustomization.yaml

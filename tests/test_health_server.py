@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from costdb.postgres_cluster import free_port
+from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
 from tests.cli_runner import url_environment
 from tests.database_actions import run_sql

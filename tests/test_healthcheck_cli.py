@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from costdb.postgres_cluster import PostgresCluster, free_port
+from costdb.local.cluster import PostgresCluster, free_port
 from costdb.settings import DatabaseSettings
 from tests.cli_runner import clean_environment, run_module, url_environment
-from tests.conftest import TestServer
 from tests.database_actions import run_sql
+from tests.servers import TestServer, shared_tempdir
 
 
 def _probe(database: DatabaseSettings, *args: str) -> tuple[int, list[str]]:
@@ -182,19 +181,36 @@ def hot_standby(
     primary = test_server.cluster
     if primary is None:
         pytest.skip("needs the tests' own cluster (COSTDB_TEST_DATABASE_URL is set)")
-    root = Path(tempfile.mkdtemp(prefix="costdb-standby-"))
+    root = shared_tempdir("costdb-standby-")
     standby = PostgresCluster(
-        root=root, port=free_port(), superuser_password=primary.superuser_password,
-        binaries=primary.binaries, server_settings=primary.server_settings,
-    )  # fmt: skip
+        root=root,
+        port=free_port(),
+        superuser_password=primary.superuser_password,
+        binaries=primary.binaries,
+        server_settings=primary.server_settings,
+    )
     os.chown(root, *_owner_of(primary.root))
     subprocess.run(
-        [primary.binaries.program("pg_basebackup"), "--pgdata", str(standby.datadir),
-         "--write-recovery-conf", "--host", "127.0.0.1", "--port", str(primary.port),
-         "--username", primary.superuser, "--checkpoint", "fast"],
-        user=primary.os_user, env={**os.environ, "PGPASSWORD": primary.superuser_password},
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        [
+            primary.binaries.program("pg_basebackup"),
+            "--pgdata",
+            str(standby.datadir),
+            "--write-recovery-conf",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(primary.port),
+            "--username",
+            primary.superuser,
+            "--checkpoint",
+            "fast",
+        ],
+        user=primary.os_user,
+        env={**os.environ, "PGPASSWORD": primary.superuser_password},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     standby.start()
     yield migrated_database.with_params(port=standby.port)
     standby.stop(mode="immediate")
@@ -206,6 +222,7 @@ def _owner_of(path: Path) -> tuple[int, int]:
     return status.st_uid, status.st_gid
 
 
+@pytest.mark.slow
 def test_a_hot_standby_is_unhealthy_unless_replicas_are_allowed(
     hot_standby: DatabaseSettings,
 ) -> None:

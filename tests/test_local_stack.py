@@ -15,9 +15,12 @@ import psycopg
 import pytest
 
 from costdb.errors import CostdbError
-from costdb.postgres_cluster import PostgresCluster, find_binaries, free_port, shared_tempdir
+from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.settings import load_settings
 from tests.cli_runner import clean_environment, run_module
+from tests.servers import shared_tempdir
+
+pytestmark = pytest.mark.slow  # each test initialises and starts a cluster of its own
 
 INITDB = Path(__file__).resolve().parents[1] / "initdb"
 
@@ -89,23 +92,29 @@ def test_up_brings_a_healthy_stack_and_a_second_up_keeps_the_data(
 def test_roles_have_exactly_their_privileges(stack_env: dict[str, str]) -> None:
     assert _up(stack_env).returncode == 0
     with _connect(stack_env, "app") as app:
-        app.execute("INSERT INTO model_pricing (provider, model, input_price_per_1k,"
-                    " output_price_per_1k) VALUES ('a', 'b', 1, 1)")  # fmt: skip
+        app.execute(
+            "INSERT INTO model_pricing (provider, model, input_price_per_1k,"
+            " output_price_per_1k) VALUES ('a', 'b', 1, 1)"
+        )
         assert app.execute("SELECT current_setting('statement_timeout')").fetchone() == ("30s",)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("CREATE TABLE sneaky (id int)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("DROP TABLE events")
-        for bookkeeping in ("UPDATE alembic_version SET version_num = 'x'",
-                            "DELETE FROM costdb_migration_history"):  # fmt: skip
+        for bookkeeping in (
+            "UPDATE alembic_version SET version_num = 'x'",
+            "DELETE FROM costdb_migration_history",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 app.execute(bookkeeping)
         assert app.execute("SELECT count(*) FROM costdb_migration_history").fetchone() == (1,)
     with _connect(stack_env, "readonly") as readonly:
         assert readonly.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            readonly.execute("INSERT INTO model_pricing (provider, model, input_price_per_1k,"
-                             " output_price_per_1k) VALUES ('c', 'd', 1, 1)")  # fmt: skip
+            readonly.execute(
+                "INSERT INTO model_pricing (provider, model, input_price_per_1k,"
+                " output_price_per_1k) VALUES ('c', 'd', 1, 1)"
+            )
         readonly.execute("SET default_transaction_read_only = off")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             readonly.execute("DELETE FROM model_pricing")
@@ -171,8 +180,11 @@ def test_a_failing_init_script_is_named_and_leaves_nothing_running(
 def test_foreground_up_stops_everything_on_sigterm(stack_env: dict[str, str]) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "costdb", "local", "up"],
-        env=stack_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=stack_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert process.stderr is not None
     for line in process.stderr:
         if "serving /livez /readyz /metrics" in line:

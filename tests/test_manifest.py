@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from costdb.manifest import build_manifest
-from costdb.migration_scripts import script_directory
+from costdb.migrate.manifest_builder import build_manifest
+from costdb.migrate.scripts import script_directory
 from costdb.schema import metadata
 from healthcheck.manifest import MANIFEST_PATH, load_manifest
 

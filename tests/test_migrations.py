@@ -14,7 +14,7 @@ from pytest_alembic.tests import (
 )
 from sqlalchemy import Engine, inspect, text
 
-from costdb.migration_scripts import alembic_config, script_directory
+from costdb.migrate.scripts import alembic_config, script_directory
 from costdb.schema import metadata
 
 __all__ = [

@@ -70,24 +70,53 @@ SPEC_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
 # index -> (table, access method, unique, columns in order, operator classes)
 SPEC_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | None]] = {
     "idx_events_feature_time": (
-        "events", "btree", False, ("project_id", "feature", "created_at"), None),
+        "events",
+        "btree",
+        False,
+        ("project_id", "feature", "created_at"),
+        None,
+    ),
     "idx_events_user_time": (
-        "events", "btree", False, ("project_id", "user_id", "created_at"), None),
+        "events",
+        "btree",
+        False,
+        ("project_id", "user_id", "created_at"),
+        None,
+    ),
     "idx_events_created_at": ("events", "brin", False, ("created_at",), None),
     "idx_events_trace": ("events", "btree", False, ("trace_id",), None),
     "idx_model_pricing_uniq": (
-        "model_pricing", "btree", True, ("provider", "model", "effective_date"), None),
+        "model_pricing",
+        "btree",
+        True,
+        ("provider", "model", "effective_date"),
+        None,
+    ),
     "idx_prompt_analysis_event": ("prompt_analysis", "btree", False, ("event_id",), None),
     "idx_prompt_embeddings_event": ("prompt_embeddings", "btree", True, ("event_id",), None),
     "idx_prompt_embeddings_hash": ("prompt_embeddings", "btree", False, ("prompt_hash",), None),
     "idx_prompt_embeddings_hnsw": (
-        "prompt_embeddings", "hnsw", False, ("embedding",), ("vector_cosine_ops",)),
+        "prompt_embeddings",
+        "hnsw",
+        False,
+        ("embedding",),
+        ("vector_cosine_ops",),
+    ),
     "idx_cost_agg_uniq": (
-        "cost_aggregates", "btree", True,
-        ("project_id", "feature", "model", "period", "period_start"), None),
+        "cost_aggregates",
+        "btree",
+        True,
+        ("project_id", "feature", "model", "period", "period_start"),
+        None,
+    ),
     "idx_cost_agg_period": (
-        "cost_aggregates", "btree", False, ("project_id", "period", "period_start"), None),
-}  # fmt: skip
+        "cost_aggregates",
+        "btree",
+        False,
+        ("project_id", "period", "period_start"),
+        None,
+    ),
+}
 
 COLUMNS_QUERY = """
 SELECT c.relname AS table_name, a.attname AS column_name,

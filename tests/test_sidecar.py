@@ -14,16 +14,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from costdb.advisory_lock import MIGRATION_LOCK_KEY
 from costdb.errors import CostdbError
-from costdb.history import HistoryMismatch
-from costdb.migration_runner import MigrationFailed
-from costdb.postgres_cluster import PostgresCluster, free_port, new_cluster, shared_tempdir
+from costdb.local.cluster import PostgresCluster, free_port
+from costdb.migrate.history import HistoryMismatch
+from costdb.migrate.lock import MIGRATION_LOCK_KEY
+from costdb.migrate.runner import MigrationFailed
+from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings
-from costdb.sidecar import SidecarOptions, run_sidecar
 from tests.cli_runner import run_module, url_environment
 from tests.database_actions import run_sql
 from tests.migration_fixtures import ScriptCopy
+from tests.servers import new_cluster, shared_tempdir
+
+pytestmark = pytest.mark.slow  # runners as processes, clusters of their own
 
 QUICK = SidecarOptions(wait_seconds=5, lock_timeout_seconds=60)
 
@@ -237,3 +240,42 @@ def test_a_database_migrated_by_plain_alembic_is_adopted(
     status = run_module("costdb", "status", "--json", env=url_environment(migrated_database))
     history = json.loads(status.stdout)["history"]
     assert history[0]["script_unchanged"] is True
+
+
+def test_a_failing_bookkeeping_step_after_the_last_migration_is_one_line(
+    empty_database: DatabaseSettings,
+) -> None:
+    """Every migration ran, then revoking the app's writes on the bookkeeping tables failed."""
+    run_sql(
+        empty_database,
+        # A grant to PUBLIC on every new table: the runner must revoke it on alembic_version.
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO PUBLIC",
+        "CREATE FUNCTION refuse() RETURNS event_trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN RAISE EXCEPTION 'REVOKE refused by the test'; END $$",
+        "CREATE EVENT TRIGGER refuse_revoke ON ddl_command_start WHEN TAG IN ('REVOKE')"
+        " EXECUTE FUNCTION refuse()",
+    )
+    result = _migrate(empty_database)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert lines[-1] == (
+        "costdb: error: the final bookkeeping (privileges on alembic_version and the history) "
+        "failed: REVOKE refused by the test; it was rolled back and the database stays at 0001"
+    )
+    assert _revision(empty_database) == "0001"
+
+
+def test_a_grant_to_public_on_the_bookkeeping_tables_is_revoked(
+    empty_database: DatabaseSettings,
+) -> None:
+    run_sql(
+        empty_database, "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO PUBLIC"
+    )
+    assert _migrate(empty_database).returncode == 0
+    writable = _query(
+        empty_database,
+        "SELECT has_table_privilege('public', 'alembic_version', 'INSERT'),"
+        " has_table_privilege('public', 'events', 'INSERT')",
+    )
+    assert writable == [(False, True)]

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from costdb.schema import EMBEDDING_DIMENSIONS, Event, PromptEmbedding
 
+pytestmark = pytest.mark.slow  # loads and indexes thousands of vectors
+
 K = 10
 
 

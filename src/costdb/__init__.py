@@ -1,3 +1,4 @@
-"""costdb: the database service of an LLM cost-tracking platform."""
+"""costdb: the database service of an LLM cost-tracking platform.
 
-__version__ = "0.1.0"
+The version has one source, ``pyproject.toml``: ``importlib.metadata.version("costdb")``.
+"""

@@ -24,7 +24,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
-from costdb.connection_errors import classify_connection_error
+from costdb.connection import classify_connection_error
 from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20

@@ -11,19 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import psycopg
 from alembic.config import Config
 
-from costdb.advisory_lock import migration_lock
+from costdb.connection import open_connection
 from costdb.engine import connect
 from costdb.errors import CostdbError
-from costdb.migration_runner import Applied, require_known_revision, upgrade_to_head
-from costdb.migration_scripts import alembic_config, script_directory
+from costdb.exit_codes import ExitCode
+from costdb.migrate.lock import migration_lock
+from costdb.migrate.runner import Applied, require_known_revision, upgrade_to_head
+from costdb.migrate.scripts import alembic_config, script_directory
+from costdb.migrate.waiting import wait_for_database
 from costdb.settings import DatabaseSettings
-from costdb.waiting import wait_for_database
 from healthcheck.checks import evaluate_schema
+from healthcheck.kept_connection import read_snapshot
 from healthcheck.manifest import Manifest, load_manifest
-from healthcheck.prober import read_snapshot
 
 log = logging.getLogger("costdb.migrate")
 APPLICATION_NAME = "costdb-migrate"
@@ -32,7 +33,7 @@ APPLICATION_NAME = "costdb-migrate"
 class VerificationFailed(CostdbError):
     """The upgrade finished but the schema is not what the models declare."""
 
-    exit_code = 7
+    exit_code = ExitCode.SCHEMA_INCOMPLETE
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def _log_applied(applied: Applied) -> None:
 
 def verify_schema(settings: DatabaseSettings, manifest: Manifest) -> None:
     """The health probe's schema checks, on a fresh connection: every object present and valid."""
-    with psycopg.connect(settings.conninfo(APPLICATION_NAME), autocommit=True) as connection:
+    with open_connection(settings, APPLICATION_NAME) as connection:
         snapshot = read_snapshot(connection)
     failures = [
         check.detail for check in evaluate_schema(manifest, snapshot) if check.status == "fail"

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from costdb.errors import CostdbError
-from costdb.postgres_cluster import PostgresCluster
+from costdb.local.cluster import PostgresCluster, long_options
 
 log = logging.getLogger("costdb.local")
 _DECOMPRESSORS = {".gz": gzip.decompress, ".xz": lzma.decompress}
@@ -29,8 +29,6 @@ _DECOMPRESSORS = {".gz": gzip.decompress, ".xz": lzma.decompress}
 
 class InitScriptFailed(CostdbError):
     """An init script exited non-zero."""
-
-    exit_code = 1
 
 
 def init_environment(
@@ -55,9 +53,9 @@ def _command_for(path: Path, env: Mapping[str, str]) -> tuple[list[str], bytes |
     name = path.name
     psql = [
         "psql",
-        "-v", "ON_ERROR_STOP=1", "--no-password", "--no-psqlrc",
-        "--username", env["POSTGRES_USER"], "--dbname", env["POSTGRES_DB"],
-    ]  # fmt: skip
+        *("-v", "ON_ERROR_STOP=1", "--no-password", "--no-psqlrc"),
+        *long_options(username=env["POSTGRES_USER"], dbname=env["POSTGRES_DB"]),
+    ]
     if name.endswith(".sh"):
         if os.access(path, os.X_OK):
             return [str(path)], None

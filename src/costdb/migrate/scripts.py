@@ -10,13 +10,13 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection
 
-SCRIPT_LOCATION = "costdb:migrations"
+from costdb.paths import migrations_folder
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config for costdb's scripts; ``connection``, if given, is the one env.py uses."""
     config = Config()
-    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("script_location", migrations_folder())
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -25,11 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
+from costdb.connection import open_connection
 from costdb.errors import ConfigError, CostdbError
-from costdb.init_scripts import init_environment, run_init_scripts
-from costdb.postgres_cluster import PostgresCluster, find_binaries
+from costdb.local.cluster import PostgresCluster, find_binaries
+from costdb.local.init_scripts import init_environment, run_init_scripts
+from costdb.paths import initdb_folder
 from costdb.settings import DatabaseSettings, read_variable
 
 DEFAULT_DIRECTORY = ".costdb"
@@ -124,8 +124,8 @@ class LocalStack:
                 self.cluster, DATABASE_NAME, {**os.environ, **self._role_secrets()}
             )
             self.cluster.start(listen_tcp=False)
-            admin = self.cluster.socket_settings().conninfo("costdb-local")
-            with psycopg.connect(admin, autocommit=True) as connection:
+            admin = self.cluster.socket_settings()
+            with open_connection(admin, "costdb-local") as connection:
                 connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"'.encode())
             run_init_scripts(self.cluster, self.scripts, env)
             self.cluster.stop()
@@ -159,12 +159,15 @@ class LocalStack:
     def start_health_detached(self) -> int:
         """Start the health server in the background; return its pid once it answers."""
         log_file = (self.root / "health.log").open("ab")
+        command = ["serve", "--host", "127.0.0.1", "--port", str(self.health_port)]
         process = subprocess.Popen(
-            [sys.executable, "-m", "healthcheck", "serve", "--host", "127.0.0.1",
-             "--port", str(self.health_port)],
-            env=self.health_environment(), stdout=log_file, stderr=log_file,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "healthcheck", *command],
+            env=self.health_environment(),
+            stdout=log_file,
+            stderr=log_file,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log_file.close()
         self.health_pid_file.write_text(f"{process.pid}\n", encoding="utf-8")
         deadline = time.monotonic() + _HEALTH_START_SECONDS
@@ -231,7 +234,7 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
         superuser_password=password,
         binaries=find_binaries(env),
     )
-    scripts = Path(env.get("COSTDB_INITDB_DIR", Path(__file__).resolve().parents[2] / "initdb"))
+    scripts = Path(env.get("COSTDB_INITDB_DIR", initdb_folder()))
     if not scripts.is_dir():
         raise ConfigError(f"init scripts not found: {scripts} (set COSTDB_INITDB_DIR)")
     return LocalStack(
@@ -244,11 +247,11 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
 
 def serve_health_foreground(stack: LocalStack) -> None:
     """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too."""
+    from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
     from healthcheck.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
-    from healthcheck.prober import Prober  # noqa: PLC0415
     from healthcheck.server import serve  # noqa: PLC0415
 
-    prober = Prober(stack.role_settings("readonly"), load_manifest(), timeout=5)
+    prober = KeptConnectionProber(stack.role_settings("readonly"), load_manifest(), timeout=5)
     stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         serve(prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0)

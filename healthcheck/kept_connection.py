@@ -11,13 +11,14 @@ from typing import Any
 
 import psycopg
 
+from costdb.connection import classify_connection_error, open_connection, server_message
 from costdb.settings import DatabaseSettings
 from healthcheck.catalog import SNAPSHOT_QUERY, Snapshot
 from healthcheck.manifest import Manifest
-from healthcheck.probe import (
+from healthcheck.report import (
     APPLICATION_NAME,
+    CatalogQueryFailed,
     CatalogRead,
-    ReadFailure,
     Report,
     judge,
     probe_settings,
@@ -32,7 +33,7 @@ def read_snapshot(connection: psycopg.Connection[Any]) -> Snapshot:
     return Snapshot.from_document(row[0])
 
 
-class Prober:
+class KeptConnectionProber:
     """Probes one database against one manifest over a kept connection."""
 
     def __init__(
@@ -46,7 +47,7 @@ class Prober:
         self.settings = settings
         self.manifest = manifest
         self.allow_replica = allow_replica
-        self._conninfo = probe_settings(settings, timeout).conninfo(APPLICATION_NAME)
+        self._probe_settings = probe_settings(settings, timeout)
         self._connection: psycopg.Connection[Any] | None = None
 
     def close(self) -> None:
@@ -61,13 +62,15 @@ class Prober:
             except psycopg.OperationalError:
                 self.close()
         started = time.monotonic()
+        self._connection = open_connection(self._probe_settings, APPLICATION_NAME)
+        connect_seconds = time.monotonic() - started
         try:
-            self._connection = psycopg.connect(self._conninfo, autocommit=True)
-            connect_seconds = time.monotonic() - started
             return read_snapshot(self._connection), connect_seconds
         except psycopg.Error as exc:
             self.close()
-            raise ReadFailure(str(exc), exc.sqlstate) from None
+            if exc.sqlstate is not None:
+                raise CatalogQueryFailed(server_message(exc)) from None
+            raise classify_connection_error(exc, self.settings) from None
 
     def probe(self) -> Report:
         return judge(self._read, self.settings, self.manifest, allow_replica=self.allow_replica)

@@ -12,11 +12,9 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import secrets
 import shutil
 import socket
 import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +92,13 @@ def find_binaries(environ: Mapping[str, str] | None = None) -> PostgresBinaries:
             + PROVISION_HINT
         )
     raise ClusterError("no PostgreSQL server binaries found; " + PROVISION_HINT)
+
+
+def long_options(**options: str) -> list[str]:
+    """``--name value`` for each option, in order (``auth_host`` becomes ``--auth-host``)."""
+    return [
+        part for name, value in options.items() for part in (f"--{name.replace('_', '-')}", value)
+    ]
 
 
 def free_port() -> int:
@@ -224,14 +229,16 @@ class PostgresCluster:
         try:
             self._run(
                 self.binaries.program("initdb"),
-                "--pgdata", str(self.datadir),
-                "--username", self.superuser,
-                "--pwfile", str(password_file),
-                "--auth-host", "scram-sha-256",
-                "--auth-local", "trust",
-                "--encoding", "UTF8",
-                "--locale", "C.UTF-8",
-            )  # fmt: skip
+                *long_options(
+                    pgdata=str(self.datadir),
+                    username=self.superuser,
+                    pwfile=str(password_file),
+                    auth_host="scram-sha-256",
+                    auth_local="trust",
+                    encoding="UTF8",
+                    locale="C.UTF-8",
+                ),
+            )
         finally:
             password_file.unlink(missing_ok=True)
 
@@ -253,13 +260,15 @@ class PostgresCluster:
             self._run(
                 self.binaries.program("pg_ctl"),
                 "start",
-                "--pgdata", str(self.datadir),
-                "--log", str(self.log_file),
                 "--wait",
-                "--timeout", str(_START_TIMEOUT_SECONDS),
-                "--options", server_options,
+                *long_options(
+                    pgdata=str(self.datadir),
+                    log=str(self.log_file),
+                    timeout=str(_START_TIMEOUT_SECONDS),
+                    options=server_options,
+                ),
                 timeout=_START_TIMEOUT_SECONDS + 5,
-            )  # fmt: skip
+            )
         except ClusterError:
             raise ClusterError(
                 f"PostgreSQL did not start: {self._last_server_error()} (log: {self.log_file})"
@@ -283,32 +292,11 @@ class PostgresCluster:
         self._run(
             self.binaries.program("pg_ctl"),
             "stop",
-            "--pgdata", str(self.datadir),
-            "--mode", mode,
             "--wait",
-        )  # fmt: skip
+            *long_options(pgdata=str(self.datadir), mode=mode),
+        )
 
     @property
     def is_running(self) -> bool:
         status = [self.binaries.program("pg_ctl"), "status", "--pgdata", str(self.datadir)]
         return self.run_as_server_user(status, timeout=10).returncode == 0
-
-
-def new_cluster(root: Path, **server_settings: str) -> PostgresCluster:
-    """A throwaway cluster under ``root`` (not yet initialised): a free port, a random
-    superuser password, the newest binaries with pgvector. Tests and benchmarks use it."""
-    return PostgresCluster(
-        root=root,
-        port=free_port(),
-        superuser_password=secrets.token_urlsafe(16),
-        binaries=find_binaries(),
-        server_settings=server_settings,
-    )
-
-
-def shared_tempdir(prefix: str) -> Path:
-    """A new temporary directory the server's OS user can enter (``mkdtemp`` makes it 0700,
-    which shuts that user out of everything inside when this process is root)."""
-    directory = Path(tempfile.mkdtemp(prefix=prefix))
-    directory.chmod(0o755)
-    return directory

@@ -1,9 +1,9 @@
-"""One probe: read the catalog, judge it against the manifest, report every check.
+"""One probe's verdict: read the catalog, judge it against the manifest, report every check.
 
-How the catalog is read is the caller's: the CLI connects once through libpq directly (fast
-start-up, see ``healthcheck.libpq``), the HTTP server keeps a psycopg connection
-(``healthcheck.prober``). Either way every network step is bounded: ``connect_timeout`` for
-connecting and a ``statement_timeout`` for the catalog query.
+How the catalog is read is the caller's: the CLI connects once through libpq directly
+(``healthcheck.one_shot``: fast start-up), the HTTP server keeps a psycopg connection
+(``healthcheck.kept_connection``). Either way every network step is bounded:
+``connect_timeout`` for connecting and a ``statement_timeout`` for the catalog query.
 """
 
 from __future__ import annotations
@@ -15,23 +15,18 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from costdb.connection_errors import classify_connection_error, server_message
-from costdb.errors import ConfigError
-from costdb.libpq import LibpqError, query_one_value
+from costdb.errors import ConnectionFailure
+from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings
-from healthcheck.catalog import SNAPSHOT_QUERY, Snapshot
+from healthcheck.catalog import Snapshot
 from healthcheck.checks import Check, evaluate, skipped_checks
 from healthcheck.manifest import Manifest
 
 APPLICATION_NAME = "costdb-healthcheck"
 
 
-class ReadFailure(Exception):
-    """The catalog could not be read: no connection (``sqlstate`` None) or the query failed."""
-
-    def __init__(self, message: str, sqlstate: str | None) -> None:
-        super().__init__(message)
-        self.sqlstate = sqlstate
+class CatalogQueryFailed(Exception):
+    """Connected, but the catalog query failed; the message is the server's, secret-free."""
 
 
 CatalogRead = tuple[Snapshot, float]
@@ -58,11 +53,11 @@ class Report:
         return "healthy" if self.healthy else "unhealthy"
 
     @property
-    def exit_code(self) -> int:
-        """0 healthy, 1 unhealthy, 2 misconfigured (the CLI's documented codes)."""
+    def exit_code(self) -> ExitCode:
+        """``OK`` healthy, ``FAILED`` unhealthy, ``MISCONFIGURED``: the CLI's exit code."""
         if self.misconfigured:
-            return 2
-        return 0 if self.healthy else 1
+            return ExitCode.MISCONFIGURED
+        return ExitCode.OK if self.healthy else ExitCode.FAILED
 
     def failures(self) -> list[Check]:
         return [check for check in self.checks if check.status == "fail"]
@@ -107,26 +102,11 @@ def judge(
     started = time.monotonic()
     try:
         snapshot, connect_seconds = read()
-    except ReadFailure as exc:
-        if exc.sqlstate is not None:  # connected, but the catalog query failed
-            detail = f"catalog query failed: {server_message(exc)}"
-            return failed_report(manifest, detail, started, misconfigured=False)
-        error = classify_connection_error(exc, settings)
-        misconfigured = isinstance(error, ConfigError)
-        return failed_report(manifest, str(error), started, misconfigured=misconfigured)
+    except CatalogQueryFailed as exc:
+        return failed_report(manifest, f"catalog query failed: {exc}", started, misconfigured=False)
+    except ConnectionFailure as exc:
+        return failed_report(manifest, str(exc), started, misconfigured=not exc.retryable)
     took = f" (connected in {connect_seconds * 1000:.0f} ms)" if connect_seconds else ""
     connected = Check("connection", "pass", f"{settings.target} as {settings.user}{took}")
     checks = [connected, *evaluate(manifest, snapshot, allow_replica=allow_replica)]
     return Report(checks, time.monotonic() - started)
-
-
-def read_once(settings: DatabaseSettings, timeout: float) -> CatalogRead:
-    """One connection through libpq, one query, closed: what the CLI probe does."""
-    started = time.monotonic()
-    try:
-        text = query_one_value(
-            probe_settings(settings, timeout).conninfo(APPLICATION_NAME), SNAPSHOT_QUERY
-        )
-    except LibpqError as exc:
-        raise ReadFailure(str(exc), exc.sqlstate) from None
-    return Snapshot.from_document(json.loads(text)), time.monotonic() - started

@@ -17,7 +17,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from costdb.engine import create_costdb_engine
-from costdb.history import HISTORY_TABLE
+from costdb.migrate.history import HISTORY_TABLE
 from costdb.schema import metadata
 from costdb.settings import load_ddl_timeouts, load_settings
 

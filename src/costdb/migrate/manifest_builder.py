@@ -1,4 +1,4 @@
-"""The health probe's manifest: what a healthy database holds, derived from models and scripts.
+"""Writes the health probe's manifest: what a healthy database holds, from models and scripts.
 
 The probe must start fast, so it does not import SQLAlchemy or Alembic: it reads this compact
 JSON instead. The manifest is generated, never edited (``make manifest``), and a test proves
@@ -8,14 +8,12 @@ that the committed file equals what the models and the migration scripts declare
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, PrimaryKeyConstraint, Table
 
-from costdb.migration_scripts import script_directory
+from costdb.migrate.scripts import script_directory
 from costdb.schema import REQUIRED_EXTENSIONS, metadata
-from healthcheck.manifest import MANIFEST_PATH
 
 
 def _index_entry(table: Table, index: Index) -> dict[str, Any]:
@@ -74,7 +72,3 @@ def build_manifest() -> dict[str, Any]:
 
 def render_manifest() -> str:
     return json.dumps(build_manifest(), indent=2) + "\n"
-
-
-def write_manifest() -> None:
-    Path(MANIFEST_PATH).write_text(render_manifest(), encoding="utf-8")

@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from costdb.errors import CostdbError
+from costdb.exit_codes import ExitCode
 
 HISTORY_TABLE = "costdb_migration_history"
 
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
 class HistoryMismatch(CostdbError):
     """An applied migration's script differs from the one that was applied."""
 
-    exit_code = 4
+    exit_code = ExitCode.SCRIPT_CHANGED
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ BEGIN
       AND g.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
       AND g.grantee NOT IN (t.tableowner, current_user)
   LOOP
-    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I FROM %I',
-                   grant_row.table_name, grant_row.grantee);
+    EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON %I FROM %s',
+                   grant_row.table_name,
+                   CASE WHEN grant_row.grantee = 'PUBLIC' THEN 'PUBLIC'
+                        ELSE quote_ident(grant_row.grantee) END);
   END LOOP;
 END $$
 """  # noqa: S608
@@ -120,7 +123,6 @@ def record(
     connection: Connection,
     scripts: ScriptDirectory,
     revision: str,
-    *,
     applied_by: str,
     duration_ms: int,
     how: str = "upgrade",

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from functools import partial
 
 from costdb.errors import ConfigError
+from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings, load_settings
 from healthcheck.manifest import Manifest, load_manifest
-from healthcheck.probe import Report, failed_report, judge, read_once
+from healthcheck.one_shot import read_once
+from healthcheck.report import Report, failed_report, judge
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
-EXIT_MISCONFIGURED = 2
 
 
 def _positive_seconds(raw: str) -> float:
@@ -32,9 +33,9 @@ def _positive_seconds(raw: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m healthcheck",
+        prog=prog,
         description="Is the costdb schema there, complete and usable? "
         "Exit 0 healthy, 1 unhealthy, 2 misconfigured.",
     )
@@ -96,20 +97,21 @@ def _print(report: Report, *, as_json: bool) -> None:
         print(f"{report.status}: {check.detail}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    arguments = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "python -m healthcheck") -> None:
+    """Probe once (exit code) or serve over HTTP, as the arguments say."""
+    arguments = _parser(prog).parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"healthcheck: error: {exc}", file=sys.stderr)
-        sys.exit(EXIT_MISCONFIGURED)
+        sys.exit(ExitCode.MISCONFIGURED)
     manifest = load_manifest()
     if arguments.command == "serve":
         # The server's modules (psycopg, prometheus-client) cost the CLI probe nothing.
-        from healthcheck.prober import Prober  # noqa: PLC0415
+        from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
         from healthcheck.server import serve  # noqa: PLC0415
 
-        prober = Prober(
+        prober = KeptConnectionProber(
             settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
         )
         serve(

@@ -12,10 +12,9 @@ import logging
 import time
 from dataclasses import replace
 
-import psycopg
-
-from costdb.connection_errors import classify_connection_error
-from costdb.errors import ConfigError, CostdbError
+from costdb.connection import open_connection
+from costdb.errors import CostdbError, DatabaseUnavailable
+from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings
 
 log = logging.getLogger("costdb.wait")
@@ -26,11 +25,11 @@ _LONGEST_DELAY_SECONDS = 5.0
 class DatabaseNotReady(CostdbError):
     """The database did not accept connections within the wait."""
 
-    exit_code = 5
+    exit_code = ExitCode.NOT_REACHABLE
 
 
 def wait_for_database(settings: DatabaseSettings, wait_seconds: float) -> None:
-    """Return once a connection succeeds; raise ``DatabaseNotReady`` or ``ConfigError``."""
+    """Return once a connection succeeds; raise ``DatabaseNotReady`` or a permanent failure."""
     deadline = time.monotonic() + wait_seconds
     delay = _FIRST_DELAY_SECONDS
     attempt = 0
@@ -39,24 +38,19 @@ def wait_for_database(settings: DatabaseSettings, wait_seconds: float) -> None:
         remaining = deadline - time.monotonic()
         timeout = max(1, min(settings.connect_timeout, int(remaining) + 1))
         try:
-            psycopg.connect(
-                replace(settings, connect_timeout=timeout).conninfo("costdb-migrate")
-            ).close()
-        except psycopg.Error as exc:
-            error = classify_connection_error(exc, settings)
-            if isinstance(error, ConfigError):
-                raise error from None
+            open_connection(replace(settings, connect_timeout=timeout), "costdb-migrate").close()
+        except DatabaseUnavailable as error:  # a PermanentConnectionFailure propagates at once
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DatabaseNotReady(
                     f"gave up after {wait_seconds:g} s ({attempt} attempts) waiting for "
-                    f"{settings.target}: {str(error).split(': ', 1)[-1]}"
+                    f"{settings.target}: {error.reason}"
                 ) from None
             log.info(
                 "waiting for %s (attempt %d): %s",
                 settings.target,
                 attempt,
-                str(error).split(": ", 1)[-1],
+                error.reason,
                 extra={"event": "waiting", "attempt": attempt},
             )
             time.sleep(min(delay, remaining))

@@ -20,8 +20,8 @@ from types import FrameType
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from healthcheck.probe import Report
-from healthcheck.prober import Prober
+from healthcheck.kept_connection import KeptConnectionProber
+from healthcheck.report import Report
 
 log = logging.getLogger("healthcheck")
 
@@ -38,17 +38,21 @@ class ProbeMetrics:
             registry=self.registry,
         )
         self.probes = Counter(
-            "costdb_health_probes", "Database probes run (not requests served).",
+            "costdb_health_probes",
+            "Database probes run (not requests served).",
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.healthy = Gauge(
-            "costdb_health_healthy", "1 if the last probe found the schema healthy.",
+            "costdb_health_healthy",
+            "1 if the last probe found the schema healthy.",
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.check_status = Gauge(
-            "costdb_health_check_status", "1 if the check passed in the last probe, else 0.",
-            ["check"], registry=self.registry,
-        )  # fmt: skip
+            "costdb_health_check_status",
+            "1 if the check passed in the last probe, else 0.",
+            ["check"],
+            registry=self.registry,
+        )
         self.last_success = Gauge(
             "costdb_health_last_success_timestamp_seconds",
             "Unix time of the last healthy probe.",
@@ -68,7 +72,7 @@ class ProbeMetrics:
 class CachedProbe:
     """At most one probe per ``ttl`` seconds, run by one caller while the others wait."""
 
-    def __init__(self, prober: Prober, ttl: float, metrics: ProbeMetrics) -> None:
+    def __init__(self, prober: KeptConnectionProber, ttl: float, metrics: ProbeMetrics) -> None:
         self._prober = prober
         self._ttl = ttl
         self._metrics = metrics
@@ -131,12 +135,14 @@ class HealthHandler(BaseHTTPRequestHandler):
         """Requests are not logged: orchestrators probe every few seconds."""
 
 
-def build_server(prober: Prober, *, host: str, port: int, cache_seconds: float) -> HealthServer:
+def build_server(
+    prober: KeptConnectionProber, *, host: str, port: int, cache_seconds: float
+) -> HealthServer:
     metrics = ProbeMetrics()
     return HealthServer((host, port), CachedProbe(prober, cache_seconds, metrics), metrics)
 
 
-def serve(prober: Prober, *, host: str, port: int, cache_seconds: float) -> None:
+def serve(prober: KeptConnectionProber, *, host: str, port: int, cache_seconds: float) -> None:
     """Serve until SIGTERM or SIGINT, then close the connection and return."""
     logging.basicConfig(level=logging.INFO, format="healthcheck: %(message)s")
     server = build_server(prober, host=host, port=port, cache_seconds=cache_seconds)

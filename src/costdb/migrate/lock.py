@@ -18,8 +18,9 @@ from contextlib import contextmanager
 
 import psycopg
 
-from costdb.connection_errors import classify_connection_error
+from costdb.connection import open_connection
 from costdb.errors import CostdbError
+from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings
 
 log = logging.getLogger("costdb.lock")
@@ -30,17 +31,13 @@ _POLL_SECONDS = 0.2
 class LockTimeout(CostdbError):
     """Another runner held the migration lock for longer than the lock timeout."""
 
-    exit_code = 6
+    exit_code = ExitCode.LOCK_TIMEOUT
 
 
 @contextmanager
 def migration_lock(settings: DatabaseSettings, timeout_seconds: float) -> Iterator[None]:
     """Hold the migration lock for the duration of the ``with`` block."""
-    try:
-        connection = psycopg.connect(settings.conninfo("costdb-migrate-lock"), autocommit=True)
-    except psycopg.Error as exc:
-        raise classify_connection_error(exc, settings) from None
-    with connection:
+    with open_connection(settings, "costdb-migrate-lock") as connection:
         deadline = time.monotonic() + timeout_seconds
         waited = False
         while not _try_lock(connection):

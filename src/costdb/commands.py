@@ -1,0 +1,188 @@
+"""The ``costdb`` commands. Each imports what it needs when it runs, so that ``--help`` and
+the light commands never pay for Alembic, SQLAlchemy or a driver they do not use."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+
+import click
+
+from costdb.errors import CostdbError
+from costdb.exit_codes import ExitCode
+
+log = logging.getLogger("costdb")
+
+# SidecarOptions' defaults, repeated here so that --help does not import the runner;
+# a test checks that the two agree.
+DEFAULT_WAIT_SECONDS = 60.0
+DEFAULT_LOCK_TIMEOUT_SECONDS = 300.0
+
+
+def exit_code_help() -> str:
+    """The exit-code table of ``costdb migrate --help``, from the one contract."""
+    lines = [f"{int(code)}  {code.description}" for code in ExitCode]
+    return "Exit codes:\n\n\b\n" + "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="costdb")
+def cli() -> None:
+    """costdb: the schema, migrations and health of the cost-tracking database."""
+
+
+@cli.command(epilog=exit_code_help())
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to keep retrying while the database does not accept connections.",
+)
+@click.option(
+    "--lock-timeout",
+    "lock_timeout_seconds",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+    show_default=True,
+    help="Seconds to wait while another runner holds the migration lock.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Plain lines for people, or JSON lines for log pipelines.",
+)
+@click.option("--sql", is_flag=True, help="Print the SQL of every migration instead of running it.")
+def migrate(wait_seconds: float, lock_timeout_seconds: float, log_format: str, sql: bool) -> None:
+    """Wait for the database, lock, upgrade to head, verify the schema."""
+    from costdb.log_format import configure_logging  # noqa: PLC0415
+
+    configure_logging(log_format)
+    if sql:
+        from alembic import command  # noqa: PLC0415
+
+        from costdb.migrate.scripts import alembic_config  # noqa: PLC0415
+
+        command.upgrade(alembic_config(), "head", sql=True)
+        return
+    from costdb.migrate.sidecar import SidecarOptions, run_sidecar  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    run_sidecar(load_settings(), SidecarOptions(wait_seconds, lock_timeout_seconds))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status(as_json: bool) -> None:
+    """Show the revision, the head, pending migrations and the history with checksums."""
+    from costdb.migrate.status import print_status  # noqa: PLC0415
+
+    print_status(as_json=as_json)
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def health(arguments: tuple[str, ...]) -> None:
+    """The health probe: the same as ``python -m healthcheck`` (try ``costdb health --help``)."""
+    from healthcheck.cli import main as probe  # noqa: PLC0415
+
+    probe(arguments, prog="costdb health")
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the committed manifest is out of date.")
+def manifest(check: bool) -> None:
+    """Write the health probe's manifest from the models and migrations (or --check it)."""
+    from costdb.migrate.manifest_builder import render_manifest  # noqa: PLC0415
+    from healthcheck.manifest import MANIFEST_PATH  # noqa: PLC0415
+
+    rendered = render_manifest()
+    if not check:
+        with open(MANIFEST_PATH, "w", encoding="utf-8") as target:
+            target.write(rendered)
+        log.info("wrote %s", MANIFEST_PATH)
+        return
+    with open(MANIFEST_PATH, encoding="utf-8") as committed:
+        if committed.read() != rendered:
+            raise CostdbError(f"{MANIFEST_PATH} is out of date: run `make manifest`")
+    log.info("%s is up to date", MANIFEST_PATH)
+
+
+@cli.group()
+def local() -> None:
+    """Run the stack natively (no container engine): data under .costdb/."""
+
+
+@local.command("up")
+@click.option("--detach", is_flag=True, help="Return once ready; the health server runs on.")
+def local_up(detach: bool) -> None:
+    """Initialise on first use, start PostgreSQL, migrate, serve the health endpoint.
+
+    In the foreground (the default) Ctrl-C stops the health server and PostgreSQL;
+    with --detach, `costdb local down` does.
+    """
+    from costdb.local.stack import load_local_stack, serve_health_foreground  # noqa: PLC0415
+    from costdb.migrate.sidecar import SidecarOptions, run_sidecar  # noqa: PLC0415
+
+    stack = load_local_stack()
+    if not detach:  # until the health server takes over the signals, SIGTERM means Ctrl-C
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        created = stack.start_database()
+        owner = stack.role_settings("owner")
+        log.info(
+            "%s PostgreSQL at 127.0.0.1:%d, database %s",
+            "initialised and started" if created else "started",
+            owner.port,
+            owner.dbname,
+        )
+        run_sidecar(owner, SidecarOptions(wait_seconds=30, lock_timeout_seconds=60))
+        for role in ("app", "owner", "readonly"):
+            log.info("%-8s DATABASE_URL_FILE=%s", role, stack.url_file(role))
+        click.echo(f"export DATABASE_URL_FILE={stack.url_file('app')}")
+        if detach:
+            pid = stack.start_health_detached()
+            log.info("health: %s/readyz (pid %d); stop: `costdb local down`", stack.health_url, pid)
+            return
+        log.info("health: %s/readyz; Ctrl-C stops everything", stack.health_url)
+        serve_health_foreground(stack)
+    except KeyboardInterrupt:
+        stack.down()
+
+
+@local.command("down")
+def local_down() -> None:
+    """Stop the health server and PostgreSQL; the data stays for the next ``up``."""
+    from costdb.local.stack import load_local_stack  # noqa: PLC0415
+
+    stopped = load_local_stack().down()
+    log.info("stopped: %s", ", ".join(stopped) if stopped else "nothing was running")
+
+
+@local.command("status")
+def local_status() -> None:
+    """Whether PostgreSQL and the health server run, the revision and the readiness."""
+    from costdb.engine import connect  # noqa: PLC0415
+    from costdb.local.stack import load_local_stack  # noqa: PLC0415
+    from costdb.migrate.runner import require_known_revision  # noqa: PLC0415
+
+    stack = load_local_stack()
+    if not stack.cluster.is_initialised or not stack.cluster.is_running:
+        click.echo("postgresql: not running")
+        sys.exit(ExitCode.FAILED)
+    owner = stack.role_settings("owner")
+    with connect(owner, "costdb-local") as connection:
+        state = require_known_revision(connection)
+    click.echo(f"postgresql: running at 127.0.0.1:{owner.port}, database {owner.dbname}")
+    click.echo(f"revision:   {state.current or '(none)'} (head {state.head})")
+    pid = stack.health_pid()
+    ready = stack.health_status("/readyz") if pid else None
+    health = f"pid {pid}, /readyz {ready}" if pid else "not running"
+    click.echo(f"health:     {health}")

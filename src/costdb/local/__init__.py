@@ -1,0 +1,1 @@
+"""``costdb local``: the stack natively, on the machine's own PostgreSQL binaries."""

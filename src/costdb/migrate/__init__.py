@@ -1,0 +1,1 @@
+"""The migration runner behind ``costdb migrate``: wait, lock, upgrade, record, verify."""

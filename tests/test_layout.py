@@ -1,0 +1,187 @@
+"""The shape of the code: one dependency direction, one exit-code contract, fast start-up,
+and a wheel that carries the top-level folders the design card names."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from costdb.commands import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_WAIT_SECONDS
+from costdb.errors import CostdbError
+from costdb.exit_codes import ExitCode
+from costdb.migrate.sidecar import SidecarOptions
+from tests.cli_runner import clean_environment
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Lower layers never import higher ones. The library is at the bottom, the probe above it,
+# the migration runner and the local stack above the probe, the command line on top.
+LAYERS = {
+    "library": 0,
+    "healthcheck": 1,
+    "costdb.migrate": 2,
+    "costdb.local": 2,
+    "costdb.commands": 3,
+    "costdb.cli": 3,
+    "costdb.__main__": 3,
+}
+
+
+def _layer(module: str) -> int:
+    matches = [prefix for prefix in LAYERS if module == prefix or module.startswith(prefix + ".")]
+    return LAYERS[max(matches, key=len)] if matches else LAYERS["library"]
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for root, package in (
+        (REPO / "src" / "costdb", "costdb"),
+        (REPO / "healthcheck", "healthcheck"),
+    ):
+        for path in root.rglob("*.py"):
+            parts = [package, *path.relative_to(root).with_suffix("").parts]
+            found[".".join(part for part in parts if part != "__init__")] = path
+    return found
+
+
+def _imported(path: Path) -> set[str]:
+    """Every costdb or healthcheck module ``path`` imports, at any depth of the file."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name for name in names if name.split(".")[0] in ("costdb", "healthcheck")}
+
+
+def test_no_module_imports_a_layer_above_it() -> None:
+    upward = [
+        f"{module} (layer {_layer(module)}) imports {target} (layer {_layer(target)})"
+        for module, path in _modules().items()
+        for target in sorted(_imported(path))
+        if _layer(target) > _layer(module)
+    ]
+    assert upward == []
+
+
+def test_the_migration_runner_and_the_local_stack_do_not_import_each_other() -> None:
+    crossing = [
+        f"{module} imports {target}"
+        for module, path in _modules().items()
+        for target in _imported(path)
+        if {module.split(".")[:2][-1], target.split(".")[:2][-1]} == {"migrate", "local"}
+        and module.startswith("costdb.")
+        and target.startswith("costdb.")
+    ]
+    assert crossing == []
+
+
+HEAVY = ("psycopg", "sqlalchemy", "alembic", "prometheus_client", "numpy")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["health", "--help"], ["local", "--help"]])
+def test_light_commands_import_no_driver_orm_or_migration_library(argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        f"sys.argv = ['costdb', *{argv!r}]\n"
+        "from costdb.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_costdb_health_does_not_even_import_click() -> None:
+    code = (
+        "import sys\nsys.argv = ['costdb', 'health', '--help']\n"
+        "from costdb.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('click' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stdout + result.stderr
+
+
+def _error_classes(base: type[CostdbError]) -> list[type[CostdbError]]:
+    found = []
+    for subclass in base.__subclasses__():
+        found += [subclass, *_error_classes(subclass)]
+    return found
+
+
+def test_every_error_exits_with_a_member_of_the_contract() -> None:
+    for module in _modules():
+        if module not in ("costdb.__main__", "healthcheck.__main__"):
+            __import__(module)
+    errors: list[type[CostdbError]] = [CostdbError, *_error_classes(CostdbError)]
+    assert len(errors) >= 9
+    assert all(isinstance(error.exit_code, ExitCode) for error in errors)
+    used = {error.exit_code for error in errors}
+    assert used >= set(ExitCode) - {ExitCode.OK}
+
+
+def test_the_readme_table_is_the_contract() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d) \| (.+?) \|$", readme, flags=re.MULTILINE))
+    assert rows == {str(int(code)): code.description for code in ExitCode}
+
+
+def test_migrate_help_lists_the_contract() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "costdb", "migrate", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    flat = " ".join(result.stdout.split())
+    for code in ExitCode:
+        assert f"{int(code)} {code.description}" in flat
+
+
+def test_the_help_defaults_are_the_runner_defaults() -> None:
+    assert (
+        SidecarOptions.wait_seconds,
+        SidecarOptions.lock_timeout_seconds,
+    ) == (DEFAULT_WAIT_SECONDS, DEFAULT_LOCK_TIMEOUT_SECONDS)
+
+
+def test_the_wheel_carries_migrations_init_scripts_and_the_probe(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(tmp_path)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (wheel,) = tmp_path.glob("costdb-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in (
+        "costdb/migrations/env.py",
+        "costdb/migrations/script.py.mako",
+        "costdb/migrations/versions/0001_initial_schema.py",
+        "costdb/initdb/20-roles.sh",
+        "costdb/py.typed",
+        "healthcheck/manifest.json",
+        "healthcheck/py.typed",
+    ):
+        assert expected in names
+    top_level = {name.split("/")[0] for name in names if not name.startswith("costdb-")}
+    assert top_level == {"costdb", "healthcheck"}
