@@ -1,40 +1,74 @@
-# syntax=docker/dockerfile:1.7
 # costdb images. Two targets:
-#   db     PostgreSQL 17 + pgvector 0.8, with costdb's first-boot scripts (initdb/)
-#   tools  costdb's Python tools, non-root: `costdb migrate` (default) and the health server
+#   db     PostgreSQL 17 + pgvector that brings its own schema: first-boot scripts (initdb/),
+#          `costdb migrate` on every start (docker/db-entrypoint.sh), and the Python probe as
+#          its HEALTHCHECK, so "healthy" means "schema at head, every table and index valid"
+#   tools  costdb's Python tools alone, non-root: `costdb migrate` (a Kubernetes init container
+#          or Job) and the health server
 #
 # Moving to PostgreSQL 18: use a pgvector/pgvector:*-pg18-* tag and mount the volume at
 # /var/lib/postgresql instead of /var/lib/postgresql/data (PostgreSQL 18 images keep the
 # data under /var/lib/postgresql/18/docker). An existing 17 volume needs pg_upgrade (or a
 # dump and restore) first: a new major version cannot start on an old data directory.
 
-ARG PGVECTOR_IMAGE=pgvector/pgvector:0.8.1-pg17-bookworm
+# pgvector 0.8.6: the 0.8.x line's HNSW fixes (0.8.2 parallel-build overflow, 0.8.3 and 0.8.4
+# vacuum corruption and graph repair). The probe warns about older extensions.
+ARG PGVECTOR_IMAGE=pgvector/pgvector:0.8.6-pg17-bookworm
 ARG PYTHON_IMAGE=python:3.12-slim-bookworm
 
-# --- wheel: build costdb once, install it in the tools image without the sources -----------
+# --- wheel: build costdb once; both targets install it without the sources ------------------
 FROM ${PYTHON_IMAGE} AS wheel
 WORKDIR /src
-RUN pip install --no-cache-dir build==1.2.2.post1
+RUN pip install --no-cache-dir hatchling==1.27.0
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY healthcheck ./healthcheck
 COPY migrations ./migrations
 COPY initdb ./initdb
-RUN python -m build --wheel --outdir /dist
+RUN python -m hatchling build --target wheel --directory /dist
+
+# --- db-python: costdb in a virtualenv on the db image's own Python (same base: same ABI) --
+FROM ${PGVECTOR_IMAGE} AS db-python
+# Debian's python3 follows the base image's release: a pinned version breaks at its next point
+# release, and the base image itself is what is pinned.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+COPY requirements.lock /tmp/requirements.lock
+RUN --mount=type=bind,from=wheel,source=/dist,target=/dist \
+    python3 -m venv /opt/costdb \
+ && /opt/costdb/bin/pip install --no-cache-dir --disable-pip-version-check \
+      --require-hashes --only-binary=:all: -r /tmp/requirements.lock \
+ && /opt/costdb/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /dist/*.whl \
+ && /opt/costdb/bin/pip uninstall --yes --quiet pip \
+ && find /opt/costdb -name '__pycache__' -prune -exec rm -rf {} +
 
 # --- db ----------------------------------------------------------------------------------
 FROM ${PGVECTOR_IMAGE} AS db
 LABEL org.opencontainers.image.title="costdb-db" \
-      org.opencontainers.image.description="PostgreSQL 17 + pgvector with costdb's first-boot scripts" \
+      org.opencontainers.image.description="PostgreSQL 17 + pgvector that migrates its costdb schema on start and probes it" \
       org.opencontainers.image.source="https://example.invalid/costdb" \
       org.opencontainers.image.licenses="MIT"
+# Debian's interpreter alone (no venv, no pip): the virtualenv comes ready from db-python.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+COPY --from=db-python /opt/costdb /opt/costdb
 COPY --chmod=0755 initdb/ /docker-entrypoint-initdb.d/
-# PostgreSQL's "fast" shutdown: roll back open transactions, then stop cleanly.
+COPY --chmod=0755 docker/db-entrypoint.sh docker/db-healthcheck.sh docker/costdb-role.sh /usr/local/bin/
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# PostgreSQL's "fast" shutdown: roll back open transactions, then stop cleanly. The entrypoint
+# turns a SIGTERM (Kubernetes) into the same.
 STOPSIGNAL SIGINT
-# Over TCP to 127.0.0.1: while the entrypoint runs the init scripts, its temporary server
-# listens on the Unix socket only, so this cannot report ready before the scripts are done.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=120s --start-interval=1s --retries=5 \
-  CMD ["pg_isready", "--host=127.0.0.1", "--port=5432", "--quiet"]
+# The Python probe as the read-only role, over TCP: while the entrypoint runs the init
+# scripts its temporary server listens on the Unix socket only, and until this start's
+# `costdb migrate` has exited 0 the check fails with the sidecar's state.
+HEALTHCHECK --interval=10s --timeout=10s --start-period=120s --start-interval=1s --retries=3 \
+  CMD ["db-healthcheck.sh"]
+ENTRYPOINT ["db-entrypoint.sh"]
+CMD ["postgres"]
 
 # --- tools -------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS tools
@@ -45,13 +79,18 @@ LABEL org.opencontainers.image.title="costdb-tools" \
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin costdb
+RUN groupadd --system --gid 10001 costdb \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin costdb
+COPY requirements.lock /tmp/requirements.lock
 RUN --mount=type=bind,from=wheel,source=/dist,target=/dist \
-    pip install --no-cache-dir /dist/*.whl
+    pip install --no-cache-dir --require-hashes --only-binary=:all: -r /tmp/requirements.lock \
+ && pip install --no-cache-dir --no-deps /dist/*.whl \
+ && rm /tmp/requirements.lock
 USER 10001:10001
 EXPOSE 8080
-# The health server's own readiness; `migrate` containers disable it (docker-compose.yml).
-HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --start-interval=1s --retries=3 \
-  CMD ["python", "-m", "healthcheck.http_check", "http://127.0.0.1:8080/readyz"]
+# The health server's own readiness: longer than its probe's --timeout (5 s), so a slow
+# database is reported by the probe (503), not by the check timing out.
+HEALTHCHECK --interval=10s --timeout=8s --start-period=30s --start-interval=1s --retries=3 \
+  CMD ["python", "-m", "healthcheck.http_check", "--timeout", "7", "http://127.0.0.1:8080/readyz"]
 ENTRYPOINT ["costdb"]
 CMD ["migrate"]

@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help postgres test test-fast lint fmt manifest bench up down status clean
+.PHONY: help postgres test test-fast lint fmt lock manifest bench up down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(BIN)/costdb: pyproject.toml
+	@PYTHON=$(PYTHON) bash scripts/provision-python.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -34,7 +35,9 @@ lint: $(BIN)/costdb  ## ruff, mypy, squawk on the migrations' SQL, hadolint, Com
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
-	bash -n scripts/*.sh initdb/*.sh
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/db.yaml deploy/kubernetes/health.yaml
+	bash -n scripts/*.sh initdb/*.sh docker/*.sh
 
 fmt: $(BIN)/costdb  ## format and fix what ruff can
 	$(BIN)/ruff format .
@@ -42,6 +45,11 @@ fmt: $(BIN)/costdb  ## format and fix what ruff can
 
 bench: $(BIN)/costdb postgres  ## run the benchmarks (BENCH_ARGS=--quick for a smoke run): bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lock: $(BIN)/costdb  ## pin the images' Python dependencies (with hashes) after changing pyproject.toml
+	@{ sed -n '1,2p' requirements.lock; $(BIN)/uv pip compile pyproject.toml --universal \
+	  --python-version 3.11 --generate-hashes --no-header --quiet; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 manifest: $(BIN)/costdb  ## regenerate the health probe's manifest after changing models or migrations
 	$(BIN)/costdb manifest

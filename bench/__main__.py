@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import analytics, data, ingest, lifecycle, probe, similarity
+from bench import analytics, containers, data, ingest, lifecycle, probe, similarity
 from bench.harness import Figure, create_database, running_cluster
 from costdb.local.cluster import PostgresCluster
 
@@ -81,9 +81,14 @@ def _data(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return figures
 
 
+def _containers(_cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return containers.container_figures(sizes.lifecycle_repeat)
+
+
 SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "lifecycle": _lifecycle,
     "probe": _probe,
+    "containers": _containers,
     "data": _data,
 }
 

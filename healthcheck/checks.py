@@ -13,7 +13,16 @@ from typing import Any, Literal
 from healthcheck.catalog import Snapshot
 from healthcheck.manifest import ExpectedIndex, Manifest
 
-Status = Literal["pass", "fail", "skip"]
+Status = Literal["pass", "warn", "fail", "skip"]
+"""``warn`` passes (healthy) but is reported: something to fix that does not stop dependents."""
+
+# Fixes an older pgvector lacks: a warning, not a failure (Debian's own packages are 0.8.0,
+# and each fix concerns HNSW builds or vacuum, not whether the schema works).
+PGVECTOR_FIXES = (
+    ("0.8.2", "a buffer overflow in parallel HNSW index builds"),
+    ("0.8.3", "possible HNSW index corruption during vacuum"),
+    ("0.8.4", "an HNSW graph not repaired, and inserts lost during HNSW vacuum"),
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,23 @@ def check_extensions(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
                 f"extension {name} {installed} is older than the required {minimum}",
             )
         else:
-            yield Check(f"extension:{name}", "pass", f"{name} {installed}")
+            yield _extension_advisory(name, installed)
+
+
+def _extension_advisory(name: str, installed: str) -> Check:
+    missing = [
+        f"{version} ({fix})"
+        for version, fix in PGVECTOR_FIXES
+        if name == "vector" and _version_tuple(installed) < _version_tuple(version)
+    ]
+    if missing:
+        return Check(
+            f"extension:{name}",
+            "warn",
+            f"{name} {installed} lacks the fixes of pgvector {'; '.join(missing)}: "
+            f"upgrade to {PGVECTOR_FIXES[-1][0]} or newer",
+        )
+    return Check(f"extension:{name}", "pass", f"{name} {installed}")
 
 
 def check_revision(manifest: Manifest, snapshot: Snapshot) -> Check:

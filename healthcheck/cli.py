@@ -54,6 +54,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     serve.add_argument(
+        "--details",
+        action="store_true",
+        help="show every check's detail in /readyz (role, host, versions, schema inventory); "
+        "by default only failing checks have details",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_positive_seconds,
+        default=10.0,
+        help="close a connection idle this long (keep-alive clients, slowloris; default 10)",
+    )
+    serve.add_argument(
         "--cache-seconds",
         type=_positive_seconds,
         default=1.0,
@@ -92,9 +104,39 @@ def _print(report: Report, *, as_json: bool) -> None:
             f"healthy: {len(report.checks)} checks passed ({', '.join(sorted(passed))}) "
             f"in {report.duration_seconds * 1000:.0f} ms"
         )
+        for check in report.warnings():
+            print(f"warning: {check.detail}")
         return
     for check in report.failures():
         print(f"{report.status}: {check.detail}")
+
+
+def _serve(arguments: argparse.Namespace, settings: DatabaseSettings, manifest: Manifest) -> None:
+    # The server's modules (psycopg, prometheus-client) cost the CLI probe nothing.
+    from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
+    from healthcheck.server import build_server, serve  # noqa: PLC0415
+
+    prober = KeptConnectionProber(
+        settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
+    )
+    try:
+        server = build_server(
+            prober,
+            host=arguments.host,
+            port=arguments.port,
+            cache_seconds=arguments.cache_seconds,
+            timeout=arguments.timeout,
+            details=arguments.details,
+            idle_seconds=arguments.idle_timeout,
+        )
+    except OSError as exc:
+        print(
+            f"healthcheck: error: cannot listen on {arguments.host}:{arguments.port}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        sys.exit(ExitCode.MISCONFIGURED)
+    serve(server, prober, grace_seconds=arguments.timeout)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m healthcheck") -> None:
@@ -107,16 +149,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m healthcheck")
         sys.exit(ExitCode.MISCONFIGURED)
     manifest = load_manifest()
     if arguments.command == "serve":
-        # The server's modules (psycopg, prometheus-client) cost the CLI probe nothing.
-        from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
-        from healthcheck.server import serve  # noqa: PLC0415
-
-        prober = KeptConnectionProber(
-            settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
-        )
-        serve(
-            prober, host=arguments.host, port=arguments.port, cache_seconds=arguments.cache_seconds
-        )
+        _serve(arguments, settings, manifest)
         return
     report = _probe_within(
         settings, manifest, arguments.timeout, allow_replica=arguments.allow_replica

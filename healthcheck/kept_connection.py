@@ -1,11 +1,17 @@
 """The HTTP server's prober: one psycopg connection, kept between probes.
 
 A kept connection that went stale (the server restarted, an operator killed it) is replaced
-once within the same probe, so that a restart does not make readiness flap.
+once within the same probe, so that a restart does not make readiness flap. A probe stuck on
+a frozen backend or a silent network can be abandoned from another thread: its socket is shut
+down, the blocked read returns, and the next probe connects afresh.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 import time
 from typing import Any
 
@@ -49,13 +55,32 @@ class KeptConnectionProber:
         self.allow_replica = allow_replica
         self._probe_settings = probe_settings(settings, timeout)
         self._connection: psycopg.Connection[Any] | None = None
+        self._abandoned = threading.Event()
 
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
+    def abandon(self) -> None:
+        """Unblock a probe stuck on this connection (called from another thread).
+
+        Shutting the socket down makes the blocked read fail at once, whatever the server or
+        the network does; the probe then reports the failure and the connection is replaced.
+        """
+        self._abandoned.set()
+        connection = self._connection
+        if connection is None or connection.closed:
+            return
+        with contextlib.suppress(OSError, psycopg.Error):
+            duplicate = socket.socket(fileno=os.dup(connection.pgconn.socket))
+            duplicate.shutdown(socket.SHUT_RDWR)
+            duplicate.close()
+
     def _read(self) -> CatalogRead:
+        if self._abandoned.is_set():
+            self._abandoned.clear()
+            self.close()
         if self._connection is not None and not self._connection.closed:
             try:
                 return read_snapshot(self._connection), 0.0

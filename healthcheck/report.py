@@ -9,9 +9,10 @@ How the catalog is read is the caller's: the CLI connects once through libpq dir
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -44,7 +45,7 @@ class Report:
 
     @property
     def healthy(self) -> bool:
-        return all(check.status == "pass" for check in self.checks)
+        return all(check.status in ("pass", "warn") for check in self.checks)
 
     @property
     def status(self) -> str:
@@ -62,16 +63,31 @@ class Report:
     def failures(self) -> list[Check]:
         return [check for check in self.checks if check.status == "fail"]
 
+    def warnings(self) -> list[Check]:
+        return [check for check in self.checks if check.status == "warn"]
+
     @cached_property
     def json_body(self) -> bytes:
-        """The report as JSON, rendered once however many requests serve it."""
+        """The whole report as JSON, rendered once however many requests serve it."""
         return json.dumps(self.as_dict()).encode() + b"\n"
 
-    def as_dict(self) -> dict[str, Any]:
+    @cached_property
+    def summary_body(self) -> bytes:
+        """Every check's name and status, details only where a check did not pass: what an
+        orchestrator needs, without the role, the host or the schema's inventory."""
+        return json.dumps(self.as_dict(details_of_passes=False)).encode() + b"\n"
+
+    def as_dict(self, *, details_of_passes: bool = True) -> dict[str, Any]:
+        checks = [
+            check.as_dict()
+            if details_of_passes or check.status != "pass"
+            else {"name": check.name, "status": check.status}
+            for check in self.checks
+        ]
         return {
             "status": self.status,
             "duration_ms": round(self.duration_seconds * 1000, 1),
-            "checks": [check.as_dict() for check in self.checks],
+            "checks": checks,
         }
 
 
@@ -84,11 +100,13 @@ def failed_report(
 
 
 def probe_settings(settings: DatabaseSettings, timeout: float) -> DatabaseSettings:
-    """``settings`` with the catalog query bounded by ``timeout`` (server-side)."""
-    options = (
-        f"{settings.params.get('options', '')} -c statement_timeout={max(1, int(timeout * 1000))}"
-    )
-    return settings.with_params(options=options.strip())
+    """``settings`` bounded by the probe's ``timeout``: connecting (libpq's ``connect_timeout``,
+    whole seconds, never above ``PGCONNECT_TIMEOUT``) and the catalog query (server-side
+    ``statement_timeout``). The callers also bound the whole probe in time."""
+    milliseconds = max(1, int(timeout * 1000))
+    options = f"{settings.params.get('options', '')} -c statement_timeout={milliseconds}"
+    connect_timeout = max(1, min(settings.connect_timeout, math.ceil(timeout)))
+    return replace(settings.with_params(options=options.strip()), connect_timeout=connect_timeout)
 
 
 def judge(

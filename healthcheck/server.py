@@ -1,10 +1,23 @@
 """The probe over HTTP, for orchestrators: ``/livez``, ``/readyz`` and ``/metrics``.
 
-Any rate of requests costs the database at most one check per cache period: a fresh-enough
-result is served from the cache, and when it is stale exactly one request runs the probe
-while the others wait for its result (the lock is held during the probe). The prober keeps
-one connection open and replaces it when it breaks. SIGTERM and SIGINT stop the server
-cleanly: in-flight requests finish, the connection is closed, the exit code is 0.
+Bounded whatever the database or the network does:
+
+- At most one probe runs at a time, in a worker thread, and the database sees at most one
+  check per cache period however many requests arrive. A request waits for the probe only
+  until the probe's own deadline (``--timeout``); past it, the answer is a 503 naming the
+  stall, and the kept connection is abandoned (its socket shut down) so that the stuck
+  worker returns. No request ever waits longer, and threads cannot pile up behind a frozen
+  backend.
+- ``/livez`` never touches the database; ``/metrics`` never waits for a probe (it serves the
+  last one and starts a fresh one in the background when the cached one is stale).
+- A listen backlog of 1024 absorbs bursts; a connection idle for longer than the idle
+  timeout (a finished keep-alive client, or a slowloris) is closed.
+- SIGTERM and SIGINT stop accepting, let requests in flight finish (for at most the probe
+  timeout), close the connection and exit 0.
+
+What an answer shows: every check's name and status, and the detail of the checks that did
+not pass (what an orchestrator's log and an operator need). The details of passing checks
+(role, host, versions, the schema's inventory) only with ``--details``.
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
@@ -21,9 +35,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from healthcheck.kept_connection import KeptConnectionProber
-from healthcheck.report import Report
+from healthcheck.report import Report, failed_report
 
 log = logging.getLogger("healthcheck")
+DEFAULT_IDLE_SECONDS = 10.0
+LISTEN_BACKLOG = 1024
 
 
 class ProbeMetrics:
@@ -40,6 +56,11 @@ class ProbeMetrics:
         self.probes = Counter(
             "costdb_health_probes",
             "Database probes run (not requests served).",
+            registry=self.registry,
+        )
+        self.stalls = Counter(
+            "costdb_health_probe_stalls",
+            "Probes that overran their timeout (the database or the network did not answer).",
             registry=self.registry,
         )
         self.healthy = Gauge(
@@ -64,39 +85,123 @@ class ProbeMetrics:
         self.duration.observe(report.duration_seconds)
         self.healthy.set(1 if report.healthy else 0)
         for check in report.checks:
-            self.check_status.labels(check.name).set(1 if check.status == "pass" else 0)
+            self.check_status.labels(check.name).set(1 if check.status in ("pass", "warn") else 0)
         if report.healthy:
             self.last_success.set(report.finished_at)
 
 
-class CachedProbe:
-    """At most one probe per ``ttl`` seconds, run by one caller while the others wait."""
+@dataclass
+class _Flight:
+    """One probe in progress: when it started, and its report once it has one."""
 
-    def __init__(self, prober: KeptConnectionProber, ttl: float, metrics: ProbeMetrics) -> None:
+    started: float
+    done: threading.Event = field(default_factory=threading.Event)
+    report: Report | None = None
+    stalled: bool = False
+
+
+class CachedProbe:
+    """At most one probe per ``ttl`` seconds and one in flight; callers wait ``timeout`` at most."""
+
+    def __init__(
+        self, prober: KeptConnectionProber, ttl: float, timeout: float, metrics: ProbeMetrics
+    ) -> None:
         self._prober = prober
         self._ttl = ttl
+        self._timeout = timeout
         self._metrics = metrics
         self._lock = threading.Lock()
         self._report: Report | None = None
         self._taken_at = 0.0
+        self._flight: _Flight | None = None
+
+    def _fresh(self) -> Report | None:
+        if self._report is not None and time.monotonic() - self._taken_at < self._ttl:
+            return self._report
+        return None
+
+    def _start(self) -> _Flight:
+        """The probe in flight, started now if none is (the lock is held)."""
+        if self._flight is None:
+            self._flight = _Flight(time.monotonic())
+            threading.Thread(target=self._run, args=(self._flight,), daemon=True).start()
+        return self._flight
+
+    def _run(self, flight: _Flight) -> None:
+        report = self._prober.probe()
+        with self._lock:
+            self._report, self._taken_at = report, time.monotonic()
+            self._flight = None
+        self._metrics.record(report)
+        flight.report = report
+        flight.done.set()
+
+    def refresh(self) -> None:
+        """Start a probe if the cached report is stale; do not wait for it."""
+        with self._lock:
+            if self._fresh() is None:
+                self._start()
 
     def report(self) -> Report:
         with self._lock:
-            if self._report is None or time.monotonic() - self._taken_at >= self._ttl:
-                self._report = self._prober.probe()
-                self._taken_at = time.monotonic()
-                self._metrics.record(self._report)
-            return self._report
+            fresh = self._fresh()
+            if fresh is not None:
+                return fresh
+            flight = self._start()
+        remaining = flight.started + self._timeout - time.monotonic()
+        if flight.done.wait(max(0.0, remaining)) and flight.report is not None:
+            return flight.report
+        with self._lock:
+            first = not flight.stalled
+            flight.stalled = True
+        if first:
+            self._metrics.stalls.inc()
+            log.warning(
+                "the probe got no answer within %g s: abandoning its connection", self._timeout
+            )
+            self._prober.abandon()
+        detail = f"no answer from the database within the {self._timeout:g} s timeout"
+        return failed_report(self._prober.manifest, detail, flight.started, misconfigured=False)
+
+    def last_report(self) -> Report | None:
+        return self._report
 
 
 class HealthServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = True
+    daemon_threads = True  # idle keep-alive connections never hold up the exit
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], probe: CachedProbe, metrics: ProbeMetrics) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        probe: CachedProbe,
+        metrics: ProbeMetrics,
+        *,
+        details: bool,
+        idle_seconds: float,
+    ) -> None:
         super().__init__(address, HealthHandler)
         self.probe = probe
         self.metrics = metrics
+        self.details = details
+        self.idle_seconds = idle_seconds
+        self.stopping = False
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def begin_request(self) -> None:
+        with self._idle:
+            self._in_flight += 1
+
+    def end_request(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+    def wait_for_requests(self, timeout: float) -> bool:
+        """Wait until no request is being answered; False if some still were at ``timeout``."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
 
 class HealthHandler(BaseHTTPRequestHandler):
@@ -104,11 +209,25 @@ class HealthHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a probing client reuses its connection
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.idle_seconds)  # idle or trickling: closed
+
+    def handle_one_request(self) -> None:
+        self.server.begin_request()
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.end_request()
+
     def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.server.stopping:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -120,9 +239,10 @@ class HealthHandler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             report = self.server.probe.report()
             status = HTTPStatus.OK if report.healthy else HTTPStatus.SERVICE_UNAVAILABLE
-            self._send(status, report.json_body, "application/json")
+            body = report.json_body if self.server.details else report.summary_body
+            self._send(status, body, "application/json")
         elif path == "/metrics":
-            self.server.probe.report()  # cached: metrics are at most one period old
+            self.server.probe.refresh()  # never waits: the series are one probe behind at most
             self._send(
                 HTTPStatus.OK, generate_latest(self.server.metrics.registry), CONTENT_TYPE_LATEST
             )
@@ -136,26 +256,37 @@ class HealthHandler(BaseHTTPRequestHandler):
 
 
 def build_server(
-    prober: KeptConnectionProber, *, host: str, port: int, cache_seconds: float
+    prober: KeptConnectionProber,
+    *,
+    host: str,
+    port: int,
+    cache_seconds: float,
+    timeout: float,
+    details: bool = False,
+    idle_seconds: float = DEFAULT_IDLE_SECONDS,
 ) -> HealthServer:
     metrics = ProbeMetrics()
-    return HealthServer((host, port), CachedProbe(prober, cache_seconds, metrics), metrics)
+    probe = CachedProbe(prober, cache_seconds, timeout, metrics)
+    return HealthServer((host, port), probe, metrics, details=details, idle_seconds=idle_seconds)
 
 
-def serve(prober: KeptConnectionProber, *, host: str, port: int, cache_seconds: float) -> None:
-    """Serve until SIGTERM or SIGINT, then close the connection and return."""
+def serve(server: HealthServer, prober: KeptConnectionProber, *, grace_seconds: float) -> None:
+    """Serve until SIGTERM or SIGINT, let requests in flight finish, close, and return."""
     logging.basicConfig(level=logging.INFO, format="healthcheck: %(message)s")
-    server = build_server(prober, host=host, port=port, cache_seconds=cache_seconds)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received: shutting down", signal.Signals(signum).name)
+        server.stopping = True
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("serving /livez /readyz /metrics on http://%s:%d", host, server.server_address[1])
+    host, port = server.server_address[:2]
+    log.info("serving /livez /readyz /metrics on http://%s:%d", host, port)
     try:
         server.serve_forever(poll_interval=0.2)
+        if not server.wait_for_requests(grace_seconds):
+            log.warning("requests still in flight after %g s: closing anyway", grace_seconds)
     finally:
         server.server_close()
         prober.close()

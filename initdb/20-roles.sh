@@ -7,27 +7,38 @@
 #
 # Passwords come from COSTDB_OWNER_PASSWORD, COSTDB_APP_PASSWORD, COSTDB_READONLY_PASSWORD or
 # their *_FILE variants (setting both is an error, as for the official image's variables).
-# Uses only psql and the documented POSTGRES_* variables, so `costdb local` runs it unchanged.
+# Uses only psql, PGDATA and the documented POSTGRES_* variables, so `costdb local` runs it
+# unchanged.
 set -Eeuo pipefail
+
+# Say what is wrong, and keep it in the first-boot mark (00-first-boot-started.sh) so that
+# every later start of this volume can say it again.
+fail() {
+  echo "20-roles.sh: $*" >&2
+  if [ -n "${PGDATA:-}" ] && [ -f "$PGDATA/costdb-first-boot-incomplete" ]; then
+    echo "20-roles.sh: $*" >> "$PGDATA/costdb-first-boot-incomplete"
+  fi
+  exit 1
+}
 
 secret() {
   local name=$1 file_name="${1}_FILE" value
   if [ -n "${!name:-}" ] && [ -n "${!file_name:-}" ]; then
-    echo "20-roles.sh: both $name and $file_name are set; set only one" >&2
-    exit 1
+    fail "both $name and $file_name are set; set only one"
   fi
   if [ -n "${!file_name:-}" ]; then
     if [ ! -r "${!file_name}" ]; then
-      echo "20-roles.sh: $file_name: cannot read ${!file_name}" >&2
-      exit 1
+      fail "$file_name: cannot read ${!file_name}"
     fi
     value=$(< "${!file_name}")
+    if [ -z "$value" ]; then
+      fail "$file_name: ${!file_name} is empty: no role gets an empty password"
+    fi
   else
     value=${!name:-}
   fi
   if [ -z "$value" ]; then
-    echo "20-roles.sh: $name (or $file_name) must be set: no role gets a default password" >&2
-    exit 1
+    fail "$name (or $file_name) must be set: no role gets a default password"
   fi
   printf '%s' "$value"
 }
@@ -60,7 +71,8 @@ ALTER ROLE costdb_app SET idle_in_transaction_session_timeout = '60s';
 ALTER ROLE costdb_readonly SET default_transaction_read_only = on;
 ALTER ROLE costdb_readonly SET statement_timeout = '30s';
 
--- Only costdb's roles connect; only the owner creates objects.
+-- Only costdb's roles connect, and only to costdb's database; only the owner creates objects.
+REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO costdb_owner, costdb_app, costdb_readonly;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -59,19 +59,38 @@ log "no pgvector package: building pgvector $PGVECTOR_SOURCE_VERSION against Pos
 apt-get install -y -qq --no-install-recommends \
   "postgresql-$major" "postgresql-server-dev-$major" build-essential dpkg-dev >/dev/null
 
-cat > /etc/apt/sources.list.d/costdb-trixie-src.sources <<'SRC'
-# Added by costdb's scripts/provision-postgres.sh: source packages only, to build pgvector.
+# A source list for trixie, present only while this runs: the system's apt sources are left
+# as they were found, on success, failure or interruption.
+trixie_sources=/etc/apt/sources.list.d/costdb-trixie-src.sources
+workdir=$(mktemp -d)
+chmod 755 "$workdir"  # apt downloads as the _apt user
+restore() {
+  rm -rf "$workdir"
+  if [ -e "$trixie_sources" ]; then
+    rm -f "$trixie_sources"
+    apt-get update -qq || true
+  fi
+}
+trap restore EXIT
+# The Debian mirror this machine already uses (its own apt configuration), security excluded.
+mirror=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null \
+  | awk '$2 !~ /security/ {print $2; exit}' || true)
+if [ -z "$mirror" ]; then
+  mirror=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+    | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' \
+    | grep -v security | head -n 1 || true)
+fi
+[ -n "$mirror" ] || die "no Debian mirror found in apt's configuration"
+cat > "$trixie_sources" <<SRC
+# Added by costdb's scripts/provision-postgres.sh while it runs: source packages only.
 Types: deb-src
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 apt-get update -qq
 
-workdir=$(mktemp -d)
-chmod 755 "$workdir"  # apt downloads as the _apt user
-trap 'rm -rf "$workdir"' EXIT
 version=$(apt-cache showsrc pgvector | awk '/^Version:/ {print $2}' | grep "^$PGVECTOR_SOURCE_VERSION" | head -n1 || true)
 [ -n "$version" ] || die "pgvector $PGVECTOR_SOURCE_VERSION source package not found in trixie"
 (cd "$workdir" && apt-get source -qq --download-only "pgvector=$version" >/dev/null \

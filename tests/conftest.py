@@ -27,6 +27,7 @@ from costdb.local.cluster import PostgresCluster
 from costdb.migrate.runner import upgrade_to_head
 from costdb.migrate.scripts import alembic_config as costdb_alembic_config
 from costdb.settings import DatabaseSettings, parse_database_url
+from tests.health_servers import RunningServer
 from tests.servers import FAST_TEST_SETTINGS, TestServer, new_cluster, shared_tempdir
 
 MIGRATED_TEMPLATE = "costdb_migrated_template"
@@ -136,3 +137,15 @@ def silent_server() -> Iterator[int]:
     for connection in accepted:
         connection.close()
     listener.close()
+
+
+@pytest.fixture
+def serve_factory() -> Iterator[list[RunningServer]]:
+    started: list[RunningServer] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+        if server.process.stdout:
+            server.process.stdout.close()

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from costdb.settings import load_settings
 from tests.cli_runner import clean_environment, run_module
@@ -36,27 +38,54 @@ def _dockerfile_stages() -> dict[str, list[str]]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if match := re.match(r"FROM \S+ AS (\w+)", line):
+        if match := re.match(r"FROM \S+ AS ([\w-]+)", line):
             current = match.group(1)
         stages.setdefault(current, []).append(line)
     return stages
 
 
-def test_dockerfile_db_target_is_pinned_and_ships_the_init_scripts() -> None:
-    stages = _dockerfile_stages()
-    arguments = dict(re.findall(r"ARG (\w+)=(\S+)", (REPO / "Dockerfile").read_text()))
-    assert re.fullmatch(r"pgvector/pgvector:0\.8\.\d+-pg17-\w+", arguments["PGVECTOR_IMAGE"])
-    db = stages["db"]
+def test_dockerfile_needs_no_frontend_image_and_pins_its_bases() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert not text.startswith("# syntax=")  # BuildKit would pull a frontend image to build
+    arguments = dict(re.findall(r"ARG (\w+)=(\S+)", text))
+    assert arguments["PGVECTOR_IMAGE"] == "pgvector/pgvector:0.8.6-pg17-bookworm"
+    assert re.fullmatch(r"python:3\.\d+-slim-\w+", arguments["PYTHON_IMAGE"])
+
+
+def test_dockerfile_db_target_migrates_on_start_and_probes_itself() -> None:
+    db = _dockerfile_stages()["db"]
     assert "COPY --chmod=0755 initdb/ /docker-entrypoint-initdb.d/" in db
     assert "STOPSIGNAL SIGINT" in db
+    assert 'ENTRYPOINT ["db-entrypoint.sh"]' in db
+    assert 'CMD ["postgres"]' in db
     healthcheck = next(line for line in db if line.startswith("HEALTHCHECK"))
-    assert "--host=127.0.0.1" in healthcheck
+    assert 'CMD ["db-healthcheck.sh"]' in healthcheck
     assert "--start-interval" in healthcheck
+
+
+def test_the_images_install_only_hash_pinned_dependencies() -> None:
+    stages = _dockerfile_stages()
+    for stage in ("db-python", "tools"):
+        installs = [line for line in stages[stage] if "pip install" in line]
+        assert any("--require-hashes" in line and "requirements.lock" in line for line in installs)
+        assert all("--no-deps /dist/*.whl" in line for line in installs if "/dist" in line)
+
+
+def test_the_lock_pins_every_dependency_of_pyproject() -> None:
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", (REPO / "requirements.lock").read_text(), re.M))
+    for dependency in map(Requirement, dependencies):
+        name = canonicalize_name(dependency.name)
+        assert name in pins, f"{name} is not in requirements.lock: run `make lock`"
+        assert dependency.specifier.contains(pins[name]), f"{name}=={pins[name]}: run `make lock`"
+        for extra in dependency.extras:  # psycopg[binary] -> psycopg-binary
+            assert f"{name}-{extra}" in pins
 
 
 def test_dockerfile_tools_target_runs_costdb_as_a_non_root_user() -> None:
     tools = _dockerfile_stages()["tools"]
-    assert any(re.fullmatch(r"USER 10001(:10001)?", line) for line in tools)
+    assert "USER 10001:10001" in tools
+    assert any("groupadd --system --gid 10001 costdb" in line for line in tools)
     assert 'ENTRYPOINT ["costdb"]' in tools
     assert 'CMD ["migrate"]' in tools
     assert any("healthcheck.http_check" in line for line in tools if line.startswith("HEALTHCHECK"))
@@ -70,18 +99,17 @@ def test_dockerignore_keeps_secrets_and_local_data_out_of_the_build() -> None:
 
 def test_compose_starts_everything_in_order() -> None:
     services = _yaml("docker-compose.yml")["services"]
-    assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
-    assert services["healthcheck"]["depends_on"] == {
-        "migrate": {"condition": "service_completed_successfully"}
-    }
-    assert services["example-app"]["depends_on"] == {
-        "healthcheck": {"condition": "service_healthy"}
-    }
+    healthy_db = {"db": {"condition": "service_healthy"}}
+    assert services["healthcheck"]["depends_on"] == healthy_db
+    assert services["example-app"]["depends_on"] == healthy_db
     assert services["example-app"]["profiles"] == ["example"]
+    assert services["example-app"]["init"] is True
+    assert "disable" not in services["example-app"]["healthcheck"]  # `up --wait` needs one
+    assert services["migrate"]["profiles"] == ["tools"]
     assert services["migrate"]["restart"] == "no"
     db = services["db"]
+    assert db["healthcheck"]["test"] == ["CMD", "db-healthcheck.sh"]
     assert {"start_period", "start_interval"} <= set(db["healthcheck"])
-    assert "--host=127.0.0.1" in db["healthcheck"]["test"]
     assert db["shm_size"] == "1gb"
     assert any(volume.endswith(":/var/lib/postgresql/data") for volume in db["volumes"])
 
@@ -131,10 +159,17 @@ def test_compose_environment_configures_each_tool(service: str, role: str, tmp_p
     )
 
 
-def test_init_scripts_run_in_order_with_the_roles_after_the_extension() -> None:
+def test_init_scripts_mark_the_first_boot_from_first_to_last() -> None:
     scripts = sorted(path.name for path in (REPO / "initdb").iterdir())
-    assert scripts == ["10-extension.sql", "20-roles.sh"]
-    assert os.access(REPO / "initdb" / "20-roles.sh", os.X_OK)
+    assert scripts == [
+        "00-first-boot-started.sh",
+        "10-extension.sql",
+        "20-roles.sh",
+        "99-first-boot-done.sh",
+    ]
+    assert all(
+        os.access(REPO / "initdb" / name, os.X_OK) for name in scripts if name.endswith(".sh")
+    )
 
 
 def _kubernetes() -> dict[str, dict[str, Any]]:
@@ -164,9 +199,12 @@ def test_kubernetes_migrates_in_an_init_container_and_probes_the_health_server()
         assert result.returncode == 0, result.stderr
 
 
-def test_kubernetes_database_probes_over_tcp_and_reads_secrets_from_files() -> None:
-    container = _kubernetes()["StatefulSet/costdb-db"]["spec"]["template"]["spec"]["containers"][0]
-    assert "--host=127.0.0.1" in container["startupProbe"]["exec"]["command"]
+def test_kubernetes_database_is_ready_on_the_probe_and_reads_secrets_from_files() -> None:
+    pod = _kubernetes()["StatefulSet/costdb-db"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["startupProbe"]["exec"]["command"] == ["db-healthcheck.sh"]
+    assert container["readinessProbe"]["exec"]["command"] == ["db-healthcheck.sh"]
+    assert "--host=127.0.0.1" in container["livenessProbe"]["exec"]["command"]
     env = {item["name"]: item["value"] for item in container["env"]}
     assert all(
         env[f"{name}_FILE"].startswith("/run/secrets/costdb/")
@@ -179,11 +217,75 @@ def test_kubernetes_database_probes_over_tcp_and_reads_secrets_from_files() -> N
     )
 
 
-def test_workflow_runs_the_ci_script_and_the_container_smoke_test() -> None:
+def _pods() -> dict[str, dict[str, Any]]:
+    return {
+        name: document["spec"]["template"]["spec"]
+        for name, document in _kubernetes().items()
+        if "template" in document["spec"]
+    }
+
+
+def test_kubernetes_pods_are_locked_down_and_sized() -> None:
+    for name, pod in _pods().items():
+        assert pod["automountServiceAccountToken"] is False, name
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            context = container["securityContext"]
+            assert context["capabilities"] == {"drop": ["ALL"]}, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert {"requests", "limits"} <= set(container["resources"]), name
+            if container["image"] == "costdb-tools":
+                assert context["readOnlyRootFilesystem"] is True, name
+
+
+def _seconds(value: str) -> float:
+    return float(value.rstrip("s"))
+
+
+def _option(args: list[str], name: str, default: float) -> float:
+    return float(args[args.index(name) + 1]) if name in args else default
+
+
+def test_every_probe_gives_up_before_its_orchestrator_does() -> None:
+    """A slow database is reported by the probe itself, never by a caller timing it out."""
+    server_default = 5.0  # python -m healthcheck serve --timeout default
+    pods = _pods()
+    health = pods["Deployment/costdb-health"]["containers"][0]
+    server_timeout = _option(health["args"], "--timeout", server_default)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert "timeoutSeconds" in health[probe], probe  # the kubelet's default is 1 s
+        if probe != "livenessProbe":
+            assert server_timeout < health[probe]["timeoutSeconds"], probe
+    db = pods["StatefulSet/costdb-db"]["containers"][0]
+    db_env = {item["name"]: item["value"] for item in db["env"]}
+    for probe in ("startupProbe", "readinessProbe"):
+        assert float(db_env["COSTDB_HEALTH_TIMEOUT"]) < db[probe]["timeoutSeconds"], probe
+    # The images' own checks: db-healthcheck.sh's default probe bound, and the tools image's
+    # HTTP check, which waits longer than the server's probe and less than Docker does.
+    stages = _dockerfile_stages()
+    db_check = next(line for line in stages["db"] if line.startswith("HEALTHCHECK"))
+    script = (REPO / "docker" / "db-healthcheck.sh").read_text()
+    script_default = float(re.search(r"COSTDB_HEALTH_TIMEOUT:-(\d+)", script).group(1))  # type: ignore[union-attr]
+    assert script_default < _seconds(re.search(r"--timeout=(\S+)", db_check).group(1))  # type: ignore[union-attr]
+    tools_check = next(line for line in stages["tools"] if line.startswith("HEALTHCHECK"))
+    http_timeout = float(re.search(r'"--timeout", "(\d+)"', tools_check).group(1))  # type: ignore[union-attr]
+    docker_timeout = _seconds(re.search(r"--timeout=(\S+)", tools_check).group(1))  # type: ignore[union-attr]
+    assert server_default < http_timeout < docker_timeout
+    compose = _yaml("docker-compose.yml")["services"]
+    test = compose["healthcheck"]["healthcheck"]["test"]
+    assert (
+        server_default
+        < float(test[test.index("--timeout") + 1])
+        < _seconds(compose["healthcheck"]["healthcheck"]["timeout"])
+    )
+    assert script_default < _seconds(compose["db"]["healthcheck"]["timeout"])
+
+
+def test_workflow_runs_the_ci_script() -> None:
     jobs = _yaml(".github/workflows/ci.yml")["jobs"]
     runs = {job: [step.get("run", "") for step in spec["steps"]] for job, spec in jobs.items()}
     assert "bash .ci/run" in runs["test"]
-    assert any("pytest -m docker" in command for command in runs["containers"])
 
 
 def test_kubernetes_images_carry_the_version_of_pyproject() -> None:

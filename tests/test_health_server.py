@@ -4,95 +4,23 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import psycopg
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import url_environment
 from tests.database_actions import run_sql
-
-
-@dataclass
-class RunningServer:
-    process: subprocess.Popen[str]
-    port: int
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-    def metrics(self) -> dict[str, float]:
-        _, text = self.get("/metrics")
-        return {
-            sample.name
-            + (f"[{sample.labels['check']}]" if "check" in sample.labels else ""): sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-        }
-
-
-def _start(database: DatabaseSettings, *extra: str) -> RunningServer:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "healthcheck",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            *extra,
-        ],
-        env=url_environment(database),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server = RunningServer(process, port)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if server.get("/livez")[0] == 200:
-                return server
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"health server did not start: {process.communicate()[0]}")
-
-
-@pytest.fixture
-def serve_factory() -> Iterator[list[RunningServer]]:
-    started: list[RunningServer] = []
-    yield started
-    for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
-        if server.process.stdout:
-            server.process.stdout.close()
+from tests.health_servers import RunningServer, start_server
 
 
 @pytest.fixture
 def healthy_server(
     migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
 ) -> RunningServer:
-    server = _start(migrated_database, "--cache-seconds", "30")
+    server = start_server(migrated_database, "--cache-seconds", "30")
     serve_factory.append(server)
     return server
 
@@ -102,13 +30,25 @@ def test_readyz_is_200_with_every_check_when_healthy(healthy_server: RunningServ
     report = json.loads(body)
     assert status == 200
     assert report["status"] == "healthy"
+    assert {"name": "revision", "status": "pass"} in report["checks"]
+    # What only an operator needs stays out of the default answer.
+    assert "costdb_test" not in body
+    assert '"detail": "primary' not in body
+
+
+def test_details_show_every_check_when_asked(
+    migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
+) -> None:
+    server = start_server(migrated_database, "--details")
+    serve_factory.append(server)
+    report = json.loads(server.get("/readyz")[1])
     assert {"name": "revision", "status": "pass", "detail": "at head 0001"} in report["checks"]
 
 
 def test_readyz_is_503_naming_the_failure_when_unhealthy(
     empty_database: DatabaseSettings, serve_factory: list[RunningServer]
 ) -> None:
-    server = _start(empty_database)
+    server = start_server(empty_database)
     serve_factory.append(server)
     status, body = server.get("/readyz")
     report = json.loads(body)
@@ -124,7 +64,7 @@ def test_readyz_is_503_naming_the_failure_when_unhealthy(
 def test_livez_needs_no_database(
     empty_database: DatabaseSettings, serve_factory: list[RunningServer]
 ) -> None:
-    server = _start(empty_database.with_params(port=free_port()))
+    server = start_server(empty_database.with_params(port=free_port()))
     serve_factory.append(server)
     assert server.get("/livez")[0] == 200
     status, body = server.get("/readyz")
@@ -159,7 +99,7 @@ def test_many_concurrent_probes_cost_the_database_one_check(
 def test_a_killed_connection_is_replaced_without_a_failed_probe(
     migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
 ) -> None:
-    server = _start(migrated_database, "--cache-seconds", "0.01")
+    server = start_server(migrated_database, "--cache-seconds", "0.01")
     serve_factory.append(server)
     assert server.get("/readyz")[0] == 200
     run_sql(

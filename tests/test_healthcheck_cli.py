@@ -41,7 +41,10 @@ def test_json_lists_every_check(migrated_database: DatabaseSettings) -> None:
     assert {"connection", "primary", "extension:vector", "revision", "table:events"} <= names
     assert "index:idx_prompt_embeddings_hnsw" in names
     assert "constraint:prompt_analysis_event_id_events_id_fk" in names
-    assert all(check["status"] == "pass" for check in report["checks"])
+    # Only an advisory may be other than "pass": this machine's pgvector may predate 0.8.4.
+    statuses = {check["name"]: check["status"] for check in report["checks"]}
+    assert {name for name, status in statuses.items() if status != "pass"} <= {"extension:vector"}
+    assert statuses["extension:vector"] in ("pass", "warn")
 
 
 def test_before_migrating_the_pending_revisions_are_named(empty_database: DatabaseSettings) -> None:

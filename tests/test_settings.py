@@ -115,3 +115,21 @@ def test_malformed_secret_files_are_refused(tmp_path: Path, content: bytes, mess
 def test_unreadable_secret_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         read_variable("PGPASSWORD", {"PGPASSWORD_FILE": str(tmp_path)})  # a directory
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://costdb_owner:S3cret%zz@127.0.0.1:5432/costdb",
+        "postgresql://costdb_owner@127.0.0.1:5432/costdb?password=S3cret%zz",
+        "postgresql://costdb_owner:S3cret%41%zz@127.0.0.1/costdb",
+        "postgresql://costdb_owner:S3cret word@127.0.0.1/costdb",
+        "postgresql://costdb_owner:S3cret@[::1/costdb",
+        "postgresql://costdb_owner:S3cret@127.0.0.1/costdb?sslmode=require&password=S3cret%zz",
+    ],
+)
+def test_a_malformed_url_is_refused_without_quoting_its_password(url: str) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL is not a valid PostgreSQL URL") as error:
+        load_settings({"DATABASE_URL": url})
+    assert "S3cret" not in str(error.value)
+    assert "%zz" not in str(error.value)

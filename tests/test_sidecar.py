@@ -279,3 +279,88 @@ def test_a_grant_to_public_on_the_bookkeeping_tables_is_revoked(
         " has_table_privilege('public', 'events', 'INSERT')",
     )
     assert writable == [(False, True)]
+
+
+def _slow_revision(scripts: ScriptCopy, seconds: float) -> None:
+    scripts.write(
+        "0002",
+        "0001",
+        f"op.execute('SELECT pg_sleep({seconds})')\nop.execute('CREATE TABLE step_two (id int)')",
+    )
+
+
+def test_the_lock_session_outlives_an_idle_session_timeout(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    run_sql(
+        migrated_database,
+        f"ALTER DATABASE \"{migrated_database.dbname}\" SET idle_session_timeout = '1s'",
+    )
+    scripts = ScriptCopy(tmp_path)
+    _slow_revision(scripts, 3)
+    outcome: list[object] = []
+    runner = threading.Thread(
+        target=lambda: outcome.append(run_sidecar(migrated_database, QUICK, scripts.config()))
+    )
+    runner.start()
+    time.sleep(2)  # the lock session has been idle for longer than the server allows
+    held = _query(migrated_database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+    runner.join(30)
+    assert held == [(1,)]
+    assert [a.revision for a in outcome[0]] == ["0002"]  # type: ignore[attr-defined]
+
+
+def test_a_lock_lost_mid_migration_rolls_that_migration_back(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    scripts = ScriptCopy(tmp_path)
+    _slow_revision(scripts, 2)
+    failures: list[BaseException] = []
+
+    def runner() -> None:
+        try:
+            run_sidecar(migrated_database, QUICK, scripts.config())
+        except CostdbError as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    time.sleep(0.7)  # 0002 is sleeping; its lock session is idle
+    run_sql(
+        migrated_database,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'costdb-migrate-lock'",
+    )
+    thread.join(30)
+    (failure,) = failures
+    assert isinstance(failure, MigrationFailed)
+    assert failure.step == "migration 0002"
+    assert failure.reached == "0001"
+    assert "the migration lock was lost" in str(failure)
+    assert _revision(migrated_database) == "0001"
+    tables = {row[0] for row in _query(migrated_database, "SELECT tablename FROM pg_tables")}
+    assert "step_two" not in tables
+
+
+def test_a_waiter_whose_connection_drops_reconnects_and_migrates(
+    empty_database: DatabaseSettings,
+) -> None:
+    with psycopg.connect(empty_database.conninfo("holder"), autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "costdb", "migrate", "--wait", "30"],
+            env=url_environment(empty_database),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2)  # waiting for the lock
+        run_sql(
+            empty_database,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'costdb-migrate-lock'",
+        )
+        time.sleep(0.5)
+    _, stderr = waiter.communicate(timeout=60)  # the holder is gone: the lock is free
+    assert waiter.returncode == 0, stderr
+    assert "reconnecting" in stderr
+    assert _revision(empty_database) == "0001"

@@ -23,7 +23,8 @@ from costdb.errors import ConfigError
 from costdb.libpq import LibpqError, parse_conninfo
 
 _SCHEMES = re.compile(r"^(postgres|postgresql)(\+psycopg)?://", re.IGNORECASE)
-_USERINFO = re.compile(r"://([^@/]*)@")
+_PASSWORD_IN_USERINFO = re.compile(r"://[^:@/]*:([^/?#]*)@")
+_PASSWORD_IN_QUERY = re.compile(r"[?&]password=([^&#]*)", re.IGNORECASE)
 _URL_PARTS = frozenset({"host", "port", "user", "password", "dbname"})
 _REQUIRED_LIBPQ_VARIABLES = ("PGHOST", "PGUSER", "PGDATABASE")
 DEFAULT_PORT = 5432
@@ -139,6 +140,26 @@ def read_variable(name: str, environ: Mapping[str, str]) -> str | None:
     return value
 
 
+def secret_fragments(url: str) -> list[str]:
+    """Every form in which ``url``'s password may be quoted back: raw and percent-decoded.
+
+    libpq's URL errors quote the token they could not read, or the whole URL: whatever they
+    quote, masking these fragments leaves no password in the message.
+    """
+    from urllib.parse import unquote  # noqa: PLC0415  (only on an error path)
+
+    raw = [m.group(1) for m in _PASSWORD_IN_USERINFO.finditer(url)]
+    raw += [m.group(1) for m in _PASSWORD_IN_QUERY.finditer(url)]
+    fragments = {form for value in raw if value for form in (value, unquote(value)) if form}
+    return sorted(fragments, key=len, reverse=True)  # longest first: no partial masking
+
+
+def mask_secrets(text: str, fragments: list[str]) -> str:
+    for fragment in fragments:
+        text = text.replace(fragment, "***")
+    return text
+
+
 def _check_port(raw: str, name: str) -> str:
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise ConfigError(f"{name} has a port that is not a number from 1 to 65535")
@@ -158,10 +179,7 @@ def parse_database_url(raw: str) -> dict[str, str]:
     try:
         params = parse_conninfo(url)
     except LibpqError as exc:
-        reason = str(exc).strip().splitlines()[0]
-        userinfo = _USERINFO.search(url)
-        if userinfo and userinfo.group(1):
-            reason = reason.replace(userinfo.group(1), "***")
+        reason = mask_secrets(str(exc).strip().splitlines()[0], secret_fragments(url))
         raise ConfigError(f"DATABASE_URL is not a valid PostgreSQL URL: {reason}") from None
     if "port" in params:
         _check_port(params["port"], "DATABASE_URL")

@@ -4,10 +4,12 @@ The same semantics, so the very same files run in both places: only on a freshly
 data directory; files in name order; ``*.sh`` executed if executable, else sourced;
 ``*.sql`` (and ``.sql.gz``, ``.sql.xz``) fed to ``psql -v ON_ERROR_STOP=1`` as
 ``POSTGRES_USER`` on ``POSTGRES_DB``; anything else ignored. Scripts see ``POSTGRES_USER``,
-``POSTGRES_DB`` and ``POSTGRES_PASSWORD``, and libpq's ``PGHOST``/``PGPORT``/``PGUSER``/
+``POSTGRES_DB``, ``POSTGRES_PASSWORD`` and ``PGDATA``, and libpq's ``PGHOST``/``PGPORT``/``PGUSER``/
 ``PGPASSWORD`` point at the socket-only server that runs during init, and the server's own
 ``bin/`` comes first on ``PATH``. The first script that
-fails stops everything, and its name and last error line are the message.
+fails stops everything, and its name and last error line are the message. The scripts run
+from a copy inside the cluster's directory: the server's OS user runs them, and it may not
+be able to read a checkout under a private home directory.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import lzma
 import os
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,6 +43,7 @@ def init_environment(
         "POSTGRES_USER": cluster.superuser,
         "POSTGRES_DB": database,
         "POSTGRES_PASSWORD": cluster.superuser_password,
+        "PGDATA": str(cluster.datadir),
         "PGHOST": str(cluster.socket_dir),
         "PGPORT": str(cluster.port),
         "PGUSER": cluster.superuser,
@@ -79,8 +83,20 @@ def run_init_scripts(
     cluster: PostgresCluster, directory: Path, env: Mapping[str, str]
 ) -> list[str]:
     """Run every script of ``directory`` in name order; return the names of those run."""
+    copy = cluster.root / "initdb.d"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(directory, copy)
+    for path in (copy, *copy.iterdir()):
+        cluster.chown_to_server_user(path)
+    try:
+        return _run_in_order(cluster, sorted(copy.iterdir()), env)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+def _run_in_order(cluster: PostgresCluster, paths: list[Path], env: Mapping[str, str]) -> list[str]:
     ran = []
-    for path in sorted(directory.iterdir()):
+    for path in paths:
         command = _command_for(path, env)
         if command is None:
             log.info("init: ignoring %s", path.name)

@@ -249,12 +249,15 @@ def serve_health_foreground(stack: LocalStack) -> None:
     """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too."""
     from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
     from healthcheck.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
-    from healthcheck.server import serve  # noqa: PLC0415
+    from healthcheck.server import build_server, serve  # noqa: PLC0415
 
     prober = KeptConnectionProber(stack.role_settings("readonly"), load_manifest(), timeout=5)
     stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
-        serve(prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0)
+        server = build_server(
+            prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0, timeout=5
+        )
+        serve(server, prober, grace_seconds=5)
     finally:
         stack.health_pid_file.unlink(missing_ok=True)
         stack.down()

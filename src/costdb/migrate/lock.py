@@ -6,6 +6,13 @@ without releasing it. Waiters poll ``pg_try_advisory_lock`` from an idle connect
 sitting in ``pg_advisory_lock``: a waiter blocked inside a statement holds a snapshot that
 ``CREATE INDEX CONCURRENTLY`` would wait for, and the two would deadlock. Closing the
 connection (or the process dying) releases the lock.
+
+A lock that is lost while migrations run (the session was terminated, a pooler or the network
+dropped it) must never let two runners migrate at once. So the lock session switches off the
+server's idle timeouts for itself and keeps TCP alive, and ``MigrationLock.verify`` lets the
+runner prove, inside each migration's own transaction and before it commits, that this
+session still holds the lock. A waiter whose connection drops (the database restarted)
+reconnects within the wait it was given.
 """
 
 from __future__ import annotations
@@ -15,17 +22,37 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import psycopg
+from sqlalchemy import Connection, text
 
 from costdb.connection import open_connection
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
+from costdb.migrate.waiting import wait_for_database
 from costdb.settings import DatabaseSettings
 
 log = logging.getLogger("costdb.lock")
 MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"costdb-migrate").digest()[:8], signed=True)
 _POLL_SECONDS = 0.2
+# An idle lock session must outlive any server-side idle reaper (PostgreSQL 14+ settings).
+_KEEP_SESSION = """
+SELECT set_config(name, '0', false) FROM pg_settings
+WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout')
+"""
+_KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+}
+_HELD = """
+SELECT EXISTS (
+  SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = :pid
+    AND classid = :high AND objid = :low AND objsubid = 1)
+"""
 
 
 class LockTimeout(CostdbError):
@@ -34,11 +61,49 @@ class LockTimeout(CostdbError):
     exit_code = ExitCode.LOCK_TIMEOUT
 
 
+class LockLost(CostdbError):
+    """The session holding the migration lock ended while migrations ran."""
+
+    exit_code = ExitCode.FAILED
+
+
+@dataclass(frozen=True)
+class MigrationLock:
+    """The held lock: which backend holds it, and how to prove it still does."""
+
+    backend_pid: int
+
+    def verify(self, connection: Connection) -> None:
+        """Raise ``LockLost`` unless the lock session still holds the lock (any connection)."""
+        unsigned = MIGRATION_LOCK_KEY & 0xFFFFFFFFFFFFFFFF
+        held = connection.execute(
+            text(_HELD),
+            {"pid": self.backend_pid, "high": unsigned >> 32, "low": unsigned & 0xFFFFFFFF},
+        ).scalar()
+        if not held:
+            raise LockLost(
+                f"the migration lock was lost: its session (backend pid {self.backend_pid}) "
+                "ended, so another runner may migrate; nothing more is applied"
+            )
+
+
+def _lock_session(settings: DatabaseSettings) -> psycopg.Connection[Any]:
+    connection = open_connection(settings.with_params(**_KEEPALIVES), "costdb-migrate-lock")
+    connection.execute(_KEEP_SESSION)
+    return connection
+
+
 @contextmanager
-def migration_lock(settings: DatabaseSettings, timeout_seconds: float) -> Iterator[None]:
-    """Hold the migration lock for the duration of the ``with`` block."""
-    with open_connection(settings, "costdb-migrate-lock") as connection:
-        deadline = time.monotonic() + timeout_seconds
+def migration_lock(
+    settings: DatabaseSettings, timeout_seconds: float, reconnect_seconds: float = 0.0
+) -> Iterator[MigrationLock]:
+    """Hold the migration lock for the duration of the ``with`` block.
+
+    While waiting, a dropped connection is re-opened for up to ``reconnect_seconds``.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    connection = _lock_session(settings)
+    try:
         waited = False
         while not _try_lock(connection):
             if time.monotonic() >= deadline:
@@ -54,11 +119,31 @@ def migration_lock(settings: DatabaseSettings, timeout_seconds: float) -> Iterat
                 )
                 waited = True
             time.sleep(_POLL_SECONDS)
+            if connection.closed or connection.broken:
+                connection = _reconnect(settings, reconnect_seconds)
         if waited:
             log.info("lock acquired", extra={"event": "lock_acquired"})
-        yield
+        yield MigrationLock(connection.info.backend_pid)
+    finally:
+        connection.close()
 
 
-def _try_lock(connection: psycopg.Connection[tuple[bool]]) -> bool:
-    row = connection.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_KEY,)).fetchone()
+def _reconnect(settings: DatabaseSettings, within_seconds: float) -> psycopg.Connection[Any]:
+    log.info(
+        "the connection waiting for the lock dropped; reconnecting",
+        extra={"event": "lock_reconnect"},
+    )
+    wait_for_database(settings, within_seconds)
+    return _lock_session(settings)
+
+
+def _try_lock(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the lock was taken; False also when the connection dropped (the caller
+    reconnects)."""
+    try:
+        row = connection.execute(
+            "SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_KEY,)
+        ).fetchone()
+    except psycopg.OperationalError:
+        return False
     return bool(row and row[0])

@@ -5,7 +5,9 @@ database is not newer than the scripts). Each migration then runs in its own tra
 and its history row is written inside that same transaction: a migration that fails leaves
 neither its changes nor a row behind, and the revision stays at the last one that succeeded.
 The runner upgrades one revision at a time, so it always knows which step is running: a
-failure names that migration, or the bookkeeping step after the last one.
+failure names that migration, or the bookkeeping step after the last one, and the revision the
+database really stays at (read back from it). With the migration lock given, each migration
+proves inside its own transaction, before it commits, that the lock is still held.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationInfo
+from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +34,7 @@ from costdb.migrate.history import (
     runner_identity,
     verify_and_adopt,
 )
+from costdb.migrate.lock import LockLost, MigrationLock
 from costdb.migrate.scripts import (
     RevisionState,
     alembic_config,
@@ -94,7 +97,9 @@ class _Upgrade:
         config: Config,
         scripts: ScriptDirectory,
         on_applied: Callable[[Applied], None] | None,
+        lock: MigrationLock | None,
     ) -> None:
+        self.lock = lock
         self.connection = connection
         self.config = config
         self.scripts = scripts
@@ -105,6 +110,8 @@ class _Upgrade:
 
     def _record(self, *, ctx: Any, step: MigrationInfo, **_: Any) -> None:
         """Alembic's ``on_version_apply``: inside the migration's own transaction."""
+        if self.lock is not None:
+            self.lock.verify(ctx.connection)  # before this migration can commit
         revision = str(step.up_revision_id)
         duration_ms = round((time.monotonic() - self._started) * 1000)
         record(ctx.connection, self.scripts, revision, self.identity, duration_ms)
@@ -137,15 +144,27 @@ class _Upgrade:
     def _step(self, name: str, reached: str, action: Callable[..., None], *args: str) -> None:
         try:
             action(*args)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, LockLost) as exc:
+            reason = str(exc) if isinstance(exc, LockLost) else server_message(exc)
+            raise MigrationFailed(name, self._reached(reached), reason) from None
+
+    def _reached(self, expected: str) -> str:
+        """The revision the database is really at after a failed step (it is re-read: another
+        runner may have moved it); ``expected`` when it cannot be read."""
+        try:
             self.connection.rollback()
-            raise MigrationFailed(name, reached, server_message(exc)) from None
+            current = MigrationContext.configure(self.connection).get_current_revision()
+            self.connection.rollback()
+        except SQLAlchemyError:
+            return f"{expected} (as far as this runner knows: the connection failed)"
+        return current or "base (empty)"
 
 
 def upgrade_to_head(
     connection: Connection,
     config: Config | None = None,
     on_applied: Callable[[Applied], None] | None = None,
+    lock: MigrationLock | None = None,
 ) -> list[Applied]:
     """Verify the history, apply every pending migration, return what was applied.
 
@@ -157,7 +176,7 @@ def upgrade_to_head(
     state = require_known_revision(connection, scripts)
     ensure_history_table(connection)
     verify_and_adopt(connection, scripts, state.current)
-    upgrade = _Upgrade(connection, config, scripts, on_applied)
+    upgrade = _Upgrade(connection, config, scripts, on_applied, lock)
     connection.commit()  # end the reads' implicit transaction before Alembic opens its own
     upgrade.run(state)
     return upgrade.applied

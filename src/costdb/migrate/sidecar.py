@@ -60,9 +60,11 @@ def verify_schema(settings: DatabaseSettings, manifest: Manifest) -> None:
     """The health probe's schema checks, on a fresh connection: every object present and valid."""
     with open_connection(settings, APPLICATION_NAME) as connection:
         snapshot = read_snapshot(connection)
-    failures = [
-        check.detail for check in evaluate_schema(manifest, snapshot) if check.status == "fail"
-    ]
+    checks = evaluate_schema(manifest, snapshot)
+    for check in checks:
+        if check.status == "warn":
+            log.warning("warning: %s", check.detail, extra={"event": "warning"})
+    failures = [check.detail for check in checks if check.status == "fail"]
     if failures:
         raise VerificationFailed("schema incomplete after upgrade: " + "; ".join(failures))
 
@@ -76,9 +78,9 @@ def run_sidecar(
     """Wait, lock, upgrade, verify; return what was applied (empty when already at head)."""
     config = config or alembic_config()
     wait_for_database(settings, options.wait_seconds)
-    with migration_lock(settings, options.lock_timeout_seconds):
+    with migration_lock(settings, options.lock_timeout_seconds, options.wait_seconds) as lock:
         with connect(settings, APPLICATION_NAME) as connection:
-            applied = upgrade_to_head(connection, config, on_applied=_log_applied)
+            applied = upgrade_to_head(connection, config, on_applied=_log_applied, lock=lock)
             state = require_known_revision(connection, script_directory(config))
         if not state.at_head:
             raise VerificationFailed(

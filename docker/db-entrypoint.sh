@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The costdb db image's entrypoint: PostgreSQL through the official entrypoint (first-boot
+# semantics unchanged: initdb, /docker-entrypoint-initdb.d on an empty volume only), then
+# `costdb migrate` against it once it accepts TCP connections, on every start.
+#
+#   - The sidecar's outcome is written to $COSTDB_STATE_DIR/migrate.status ("running", "ok",
+#     "failed: <its one line>"); the HEALTHCHECK (db-healthcheck.sh) is healthy only after
+#     "ok" and a passing probe. A failed migration leaves PostgreSQL running, so that the
+#     database can be inspected, and the container unhealthy until a restart migrates it.
+#   - A volume whose first boot failed half-way (an init script exited non-zero) is refused
+#     at every later start: it could never become healthy, and only removing it helps.
+#   - SIGINT and SIGTERM stop the sidecar and shut PostgreSQL down fast (open transactions
+#     rolled back); nothing is left behind.
+#   - COSTDB_MIGRATE_ON_START=false skips the sidecar (for a separate migrate step).
+set -Eeuo pipefail
+
+log() { printf 'costdb: %s\n' "$*" >&2; }
+
+# Another command than the server (`docker run IMAGE psql ...`): exactly as the official image.
+if [ "${1:-}" != postgres ] && [ "${1:0:1}" != - ]; then
+  exec docker-entrypoint.sh "$@"
+fi
+
+export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
+state_dir="${COSTDB_STATE_DIR:-/var/run/postgresql}"
+status_file="$state_dir/costdb-migrate.status"
+migrate_log="$state_dir/costdb-migrate.log"
+first_boot_marker="$PGDATA/costdb-first-boot-incomplete"  # written and removed by initdb/
+
+if [ -e "$first_boot_marker" ]; then
+  log "error: the first boot of the data volume at $PGDATA failed and never finished:"
+  sed 's/^/costdb:   /' "$first_boot_marker" >&2 || true
+  log "this volume can never become healthy: remove it (docker compose down --volumes," \
+      "or docker volume rm), fix the secret or setting named above, and start again"
+  exit 1
+fi
+
+mkdir -p "$state_dir"
+printf 'starting\n' > "$status_file"
+
+server_pid=""
+migrate_pid=""
+stopping=false
+
+stop() {
+  stopping=true
+  log "$1 received: stopping${migrate_pid:+ the migration sidecar and} PostgreSQL"
+  if [ -n "$migrate_pid" ]; then kill -TERM "$migrate_pid" 2>/dev/null || true; fi
+  # SIGINT is PostgreSQL's fast shutdown, whichever signal asked for it.
+  if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; fi
+}
+trap 'stop SIGINT' INT
+trap 'stop SIGTERM' TERM
+
+# Wait for a child, through any trapped signal; return its exit code.
+wait_for() {
+  local pid=$1 code
+  while :; do
+    code=0
+    wait "$pid" || code=$?
+    kill -0 "$pid" 2>/dev/null || return "$code"
+  done
+}
+
+docker-entrypoint.sh "$@" &
+server_pid=$!
+
+# First boot: the official entrypoint runs initdb/ on a Unix-socket-only server, so TCP
+# answers only once the real server runs. A failed first boot ends the entrypoint instead.
+until pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --quiet; do
+  if [ "$stopping" = true ]; then  # a stop during the first boot: insist until it is down
+    kill -INT "$server_pid" 2>/dev/null || true
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    code=0
+    wait_for "$server_pid" || code=$?
+    if [ "$stopping" = false ] && [ -e "$first_boot_marker" ]; then
+      log "error: the first boot failed (the init script's message is above); the volume is" \
+          "left as it is, and every later start refuses it"
+      # The official entrypoint left its temporary, socket-only server running.
+      if [ "$(id -u)" = 0 ]; then stop_as=(gosu postgres); else stop_as=(); fi
+      "${stop_as[@]}" pg_ctl -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+      code=1
+    fi
+    exit "$code"
+  fi
+  sleep 0.2
+done
+
+if [ "${COSTDB_MIGRATE_ON_START:-true}" = true ]; then
+  printf 'running\n' > "$status_file"
+  costdb-role.sh costdb_owner COSTDB_OWNER_PASSWORD \
+    /opt/costdb/bin/costdb migrate --wait "${COSTDB_MIGRATE_WAIT:-60}" \
+      --log-format "${COSTDB_LOG_FORMAT:-text}" 2> >(tee "$migrate_log" >&2) &
+  migrate_pid=$!
+  code=0
+  wait_for "$migrate_pid" || code=$?
+  migrate_pid=""
+  if [ "$code" = 0 ]; then
+    printf 'ok\n' > "$status_file"
+  elif [ "$stopping" = false ]; then
+    sleep 0.1  # tee may still be writing the last line
+    printf 'failed (exit %s): %s\n' "$code" "$(tail -n 1 "$migrate_log" 2>/dev/null)" > "$status_file"
+    log "error: the migration sidecar exited $code; PostgreSQL keeps running for inspection" \
+        "and the container stays unhealthy: fix the cause, then restart the container"
+  fi
+else
+  printf 'ok\n' > "$status_file"
+  log "COSTDB_MIGRATE_ON_START=false: not migrating (a separate step must)"
+fi
+
+code=0
+wait_for "$server_pid" || code=$?
+exit "$code"

@@ -1,0 +1,182 @@
+"""Docker and Compose, driven through their command lines as a user would, for the container
+tests. Every stack gets its own project name, free ports, a fresh volume and secrets in a
+temporary directory: a test never touches the user's own `costdb` project or `./secrets/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from costdb.local.cluster import free_port
+from costdb.settings import DatabaseSettings
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+DB_IMAGE = "costdb-db:test"
+TOOLS_IMAGE = "costdb-tools:test"
+SECRET_NAMES = (
+    "postgres_password",
+    "costdb_owner_password",
+    "costdb_app_password",
+    "costdb_readonly_password",
+)
+
+
+def run(
+    *args: str,
+    timeout: float = 600,
+    check: bool = False,
+    cwd: Path = REPO,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
+
+
+def engine_or_skip() -> None:
+    """Skip unless a Docker engine and Compose v2 answer."""
+    if shutil.which("docker") is None:
+        pytest.skip("the docker CLI is not installed")
+    answer = run("docker", "version", "--format", "{{.Server.Version}}", timeout=30)
+    if answer.returncode != 0:
+        reason = (answer.stderr.strip().splitlines() or ["no answer"])[-1]
+        pytest.skip(f"no Docker engine reachable: {reason}")
+    if run("docker", "compose", "version", timeout=30).returncode != 0:
+        pytest.skip("Docker Compose v2 (`docker compose`) is not installed")
+
+
+def build(target: str, tag: str, context: Path = REPO) -> None:
+    """Build one target of the Dockerfile with BuildKit (what `COPY --chmod` needs)."""
+    result = run(
+        "docker",
+        "build",
+        "--target",
+        target,
+        "--tag",
+        tag,
+        str(context),
+        env={"DOCKER_BUILDKIT": "1"},
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def inspect(container: str) -> dict[str, object]:
+    result = run("docker", "inspect", container, check=True)
+    return dict(json.loads(result.stdout)[0])
+
+
+def health_of(container: str) -> tuple[str, str]:
+    """The container's health status and the output of its latest health check."""
+    state = inspect(container)["State"]
+    assert isinstance(state, dict)
+    health = state.get("Health") or {}
+    log = health.get("Log") or [{}]
+    return str(health.get("Status", "none")), str(log[-1].get("Output", ""))
+
+
+def wait_for_health(container: str, wanted: str, timeout: float) -> str:
+    """Poll until the container's health is ``wanted``; return the last check's output."""
+    deadline = time.monotonic() + timeout
+    status, output = health_of(container)
+    while status != wanted and time.monotonic() < deadline:
+        time.sleep(1)
+        status, output = health_of(container)
+    assert status == wanted, f"{container} is {status}: {output}"
+    return output
+
+
+def wait_for_check_output(container: str, text: str, timeout: float) -> tuple[str, str]:
+    """Poll until the latest health check's output contains ``text``; return status and it.
+
+    Failures inside the start period are shown in ``docker inspect`` at once but do not yet
+    make the container "unhealthy": this reads what an operator reads.
+    """
+    deadline = time.monotonic() + timeout
+    status, output = health_of(container)
+    while text not in output and time.monotonic() < deadline:
+        time.sleep(1)
+        status, output = health_of(container)
+    assert text in output, f"{container} is {status}: {output}"
+    return status, output
+
+
+class Stack:
+    """The Compose stack under its own project name, ports, volume and secrets."""
+
+    def __init__(self, directory: Path, *, db_image: str = DB_IMAGE) -> None:
+        self.directory = directory
+        self.project = f"costdb-test-{secrets.token_hex(4)}"
+        self.db_port = free_port()
+        self.health_port = free_port()
+        self.db_image = db_image
+        (directory / "secrets").mkdir(exist_ok=True)
+        for name in SECRET_NAMES:
+            (directory / "secrets" / name).write_text(secrets.token_urlsafe(24))
+            (directory / "secrets" / name).chmod(0o644)
+
+    def compose(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return run(
+            "docker",
+            "compose",
+            "--project-name",
+            self.project,
+            "--file",
+            str(COMPOSE_FILE),
+            "--project-directory",
+            str(self.directory),
+            *args,
+            env={
+                "COSTDB_DB_IMAGE": self.db_image,
+                "COSTDB_TOOLS_IMAGE": TOOLS_IMAGE,
+                "COSTDB_DB_PORT": str(self.db_port),
+                "COSTDB_HEALTH_PORT": str(self.health_port),
+            },
+            timeout=timeout,
+        )
+
+    def up(self, *options: str, services: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        """``docker compose [options] up --wait [services]``: returns once all are healthy."""
+        return self.compose(
+            *options, "up", "--no-build", "--wait", "--wait-timeout", "180", *services
+        )
+
+    def down(self) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+
+    def container(self, service: str) -> str:
+        return f"{self.project}-{service}-1"
+
+    def password(self, name: str) -> str:
+        return (self.directory / "secrets" / name).read_text()
+
+    def role(self, role: str, database: str = "costdb") -> DatabaseSettings:
+        return DatabaseSettings(
+            {
+                "host": "127.0.0.1",
+                "port": str(self.db_port),
+                "user": role,
+                "password": self.password(f"{role}_password"),
+                "dbname": database,
+            }
+        )
+
+    def logs(self, service: str) -> str:
+        result = self.compose("logs", "--no-color", "--no-log-prefix", service)
+        return result.stdout + result.stderr

@@ -1,0 +1,219 @@
+"""The images and the Compose stack, run for real: needs a Docker engine with Compose v2.
+
+Skipped, with the reason, where none is reachable. Each stack is isolated (tests/containers.py):
+its own project, ports, volume and secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.cli_runner import clean_environment, run_module
+from tests.containers import (
+    DB_IMAGE,
+    REPO,
+    TOOLS_IMAGE,
+    Stack,
+    build,
+    engine_or_skip,
+    health_of,
+    inspect,
+    run,
+    wait_for_check_output,
+    wait_for_health,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def images() -> None:
+    engine_or_skip()
+    build("db", DB_IMAGE)
+    build("tools", TOOLS_IMAGE)
+
+
+@pytest.fixture
+def stack(images: None, tmp_path: Path) -> Iterator[Stack]:
+    stack = Stack(tmp_path)
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+@pytest.fixture
+def running(stack: Stack) -> Stack:
+    started = stack.up()
+    assert started.returncode == 0, started.stderr + stack.logs("db")
+    return stack
+
+
+def _readyz(stack: Stack) -> tuple[int, dict[str, object]]:
+    url = f"http://127.0.0.1:{stack.health_port}/readyz"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, json.load(response)
+
+
+def test_up_wait_returns_with_the_schema_migrated_and_verified(running: Stack) -> None:
+    status, report = _readyz(running)
+    assert (status, report["status"]) == (200, "healthy")
+    db_health, output = health_of(running.container("db"))
+    assert db_health == "healthy"
+    assert output.startswith("healthy: ")
+    probe = run_module(
+        "healthcheck", env=clean_environment(DATABASE_URL=running.role("costdb_readonly").url)
+    )
+    assert probe.returncode == 0, probe.stdout
+    assert '"event": "done"' in running.logs("db")
+
+
+def test_the_roles_reach_only_the_costdb_database(running: Stack) -> None:
+    for role in ("costdb_app", "costdb_readonly", "costdb_owner"):
+        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+            psycopg.connect(running.role(role, database="postgres").conninfo("test")).close()
+        psycopg.connect(running.role(role).conninfo("test")).close()
+
+
+def test_rows_survive_down_and_up_and_the_second_start_applies_nothing(running: Stack) -> None:
+    with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
+        connection.execute(
+            "INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k)"
+            " VALUES ('p', 'm', 0.001, 0.002)"
+        )
+    assert running.compose("down", "--timeout", "10").returncode == 0  # the volume stays
+    started = running.up()
+    assert started.returncode == 0, started.stderr
+    with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
+        assert connection.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
+    assert "nothing to apply" in running.logs("db")
+
+
+def test_the_example_dependent_starts_healthy_and_stops_at_once(stack: Stack) -> None:
+    started = stack.up("--profile", "example")
+    assert started.returncode == 0, started.stderr
+    assert health_of(stack.container("example-app"))[0] == "healthy"
+    began = time.monotonic()
+    stopped = stack.compose("--profile", "example", "stop", "example-app")
+    assert stopped.returncode == 0, stopped.stderr
+    assert time.monotonic() - began <= 2.5
+
+
+def test_the_db_container_stops_cleanly_on_sigterm_with_nothing_left(running: Stack) -> None:
+    db = running.container("db")
+    run("docker", "kill", "--signal", "TERM", db, check=True)
+    deadline = time.monotonic() + 20
+    while inspect(db)["State"]["Running"] and time.monotonic() < deadline:  # type: ignore[index]
+        time.sleep(0.2)
+    state = inspect(db)["State"]
+    assert (state["Running"], state["ExitCode"]) == (False, 0)  # type: ignore[index]
+    assert "database system is shut down" in running.logs("db")
+
+
+def test_a_failed_first_boot_names_the_secret_and_the_volume_is_refused_for_ever(
+    stack: Stack,
+) -> None:
+    (stack.directory / "secrets" / "costdb_app_password").write_text("")
+    stack.up()  # fails: the db never becomes healthy
+    db = stack.container("db")
+    time.sleep(3)  # a restart or two
+    logs = stack.logs("db")
+    assert (
+        "20-roles.sh: COSTDB_APP_PASSWORD_FILE: /run/secrets/costdb_app_password is empty" in logs
+    )
+    assert "every later start refuses it" in logs
+    assert "this volume can never become healthy: remove it (docker compose down --volumes" in logs
+    assert health_of(db)[0] != "healthy"
+    assert "password authentication failed" not in logs
+
+
+def test_the_db_image_alone_comes_up_with_its_schema(images: None) -> None:
+    name = f"costdb-test-alone-{time.monotonic_ns()}"
+    started = run(
+        "docker",
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--env",
+        "POSTGRES_PASSWORD=pw-postgres",
+        "--env",
+        "POSTGRES_DB=costdb",
+        "--env",
+        "COSTDB_OWNER_PASSWORD=pw-owner",
+        "--env",
+        "COSTDB_APP_PASSWORD=pw-app",
+        "--env",
+        "COSTDB_READONLY_PASSWORD=pw-readonly",
+        DB_IMAGE,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        output = wait_for_health(name, "healthy", timeout=120)
+        assert output.startswith("healthy: ")
+        assert "pw-" not in run("docker", "logs", name).stderr
+    finally:
+        run("docker", "rm", "--force", "--volumes", name)
+
+
+def test_the_tools_image_runs_as_a_named_non_root_user_and_group(images: None) -> None:
+    result = run("docker", "run", "--rm", "--entrypoint", "id", TOOLS_IMAGE, check=True)
+    assert result.stdout.strip() == "uid=10001(costdb) gid=10001(costdb) groups=10001(costdb)"
+
+
+def _image_one_revision_ahead(tmp_path: Path) -> str:
+    """The db image of the same code plus a revision 0099 that adds a table."""
+    context = tmp_path / "context"
+    shutil.copytree(
+        REPO, context, ignore=shutil.ignore_patterns(".venv", ".git", ".costdb", "secrets")
+    )
+    (context / "migrations" / "versions" / "0099_container_test.py").write_text(
+        '"""Container test: one more revision."""\n\nfrom alembic import op\n\n'
+        'revision = "0099"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
+        "def upgrade() -> None:\n    op.execute('CREATE TABLE upgrade_marker (id int)')\n\n\n"
+        "def downgrade() -> None:\n    op.execute('DROP TABLE upgrade_marker')\n"
+    )
+    manifest_path = context / "healthcheck" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["revisions"].append("0099")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    build("db", "costdb-db:test-next", context)
+    return "costdb-db:test-next"
+
+
+def test_a_volume_upgrades_on_start_and_an_older_image_refuses_it(
+    stack: Stack, tmp_path: Path
+) -> None:
+    assert stack.up().returncode == 0
+    with psycopg.connect(stack.role("costdb_app").conninfo("test")) as connection:
+        connection.execute(
+            "INSERT INTO events (trace_id, span_id, project_id, feature, provider, model,"
+            " input_tokens, output_tokens, latency_ms, estimated_cost_usd)"
+            " VALUES ('t', 's', 'p', 'f', 'openai', 'gpt-4o', 1, 2, 3, 0.01)"
+        )
+    stack.compose("stop")
+
+    stack.db_image = _image_one_revision_ahead(tmp_path)
+    upgraded = stack.up(services=("db",))  # the tools image of revision 0001 would say "newer"
+    assert upgraded.returncode == 0, upgraded.stderr + stack.logs("db")
+    with psycopg.connect(stack.role("costdb_app").conninfo("test")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0099",)
+        assert connection.execute("SELECT count(*) FROM events").fetchone() == (1,)
+    assert '"revision": "0099"' in stack.logs("db")
+    stack.compose("stop")
+
+    stack.db_image = DB_IMAGE  # older than the volume now
+    stack.compose("up", "--no-build", "--detach", "db")
+    status, output = wait_for_check_output(stack.container("db"), "failed (exit 3)", timeout=120)
+    assert status != "healthy"
+    assert "migration sidecar: failed (exit 3)" in output
+    assert "database revision 0099 is newer than this image" in output
+    assert inspect(stack.container("db"))["State"]["Running"] is True  # type: ignore[index]
