@@ -13,7 +13,16 @@ from pathlib import Path
 
 import psycopg
 
-from bench import analytics, containers, data, ingest, lifecycle, probe, similarity
+from bench import (
+    analytics,
+    containers,
+    data,
+    ingest,
+    lifecycle,
+    probe,
+    reliability,
+    similarity,
+)
 from bench.harness import Figure, create_database, running_cluster
 from costdb.local.cluster import PostgresCluster
 
@@ -29,6 +38,7 @@ class Sizes:
     inserted_events: int
     embeddings: int
     similarity_queries: int
+    soak_requests: int
 
 
 FULL = Sizes(
@@ -39,6 +49,7 @@ FULL = Sizes(
     inserted_events=1_000_000,
     embeddings=100_000,
     similarity_queries=20,
+    soak_requests=100_000,
 )
 QUICK = Sizes(
     repeat=5,
@@ -48,6 +59,7 @@ QUICK = Sizes(
     inserted_events=5_000,
     embeddings=5_000,
     similarity_queries=5,
+    soak_requests=5_000,
 )
 # The server the data sections run on: memory for a 1M-row table and a 100k-vector HNSW
 # build, and no checkpoint in the middle of a load.
@@ -81,6 +93,11 @@ def _data(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return figures
 
 
+def _reliability(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    database = create_database(cluster, "bench_reliability", migrate=True)
+    return reliability.reliability_figures(database, burst=500, requests=sizes.soak_requests)
+
+
 def _containers(_cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return containers.container_figures(sizes.lifecycle_repeat)
 
@@ -88,6 +105,7 @@ def _containers(_cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
 SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "lifecycle": _lifecycle,
     "probe": _probe,
+    "reliability": _reliability,
     "containers": _containers,
     "data": _data,
 }

@@ -2,10 +2,13 @@
 
 One query returns one JSON document: recovery state, whether the database (not this session:
 the probe's role is read-only on purpose) defaults to read-only transactions, extensions, the
-Alembic revision, the public schema's tables with their columns, every index with its access
-method, columns, operator classes and validity, and every constraint. ``alembic_version`` is
-read through ``query_to_xml`` behind a ``to_regclass`` guard, so that a database without the
-table (never migrated) answers NULL instead of failing the query.
+Alembic revision, and for the public schema every table's columns (type with its modifiers as
+``format_type`` prints it, nullability, default as ``pg_get_expr`` prints it), every index
+(``pg_get_indexdef``, validity) and every constraint keyed by table and name
+(``pg_get_constraintdef``, validation). PostgreSQL renders all of it, so a definition can be
+compared with what a fresh migration produces, not just a name. ``alembic_version`` is read
+through ``query_to_xml`` behind a ``to_regclass`` guard, so that a database without the table
+(never migrated) answers NULL instead of failing the query.
 """
 
 from __future__ import annotations
@@ -26,29 +29,32 @@ SELECT json_build_object(
       FROM unnest(xpath('//version_num/text()', query_to_xml(
           'SELECT version_num FROM public.alembic_version', false, false, ''))) AS v) END,
   'tables', (
-      SELECT coalesce(json_object_agg(c.relname, ARRAY(
-          SELECT a.attname FROM pg_attribute a
+      SELECT coalesce(json_object_agg(c.relname, (
+          SELECT coalesce(json_object_agg(a.attname, json_build_object(
+              'type', format_type(a.atttypid, a.atttypmod),
+              'nullable', NOT a.attnotnull,
+              'default', pg_get_expr(d.adbin, d.adrelid))), '{}')
+          FROM pg_attribute a
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), '{}')
       FROM pg_class c
       WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')),
   'indexes', (
       SELECT coalesce(json_object_agg(i.relname, json_build_object(
-          'table', t.relname, 'method', am.amname, 'unique', x.indisunique,
-          'valid', x.indisvalid, 'ready', x.indisready,
-          'columns', ARRAY(
-              SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY AS k(attnum, n)
-              JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.n),
-          'opclasses', ARRAY(
-              SELECT o.opcname FROM unnest(x.indclass) WITH ORDINALITY AS k(opc, n)
-              JOIN pg_opclass o ON o.oid = k.opc ORDER BY k.n))), '{}')
+          'table', t.relname, 'definition', pg_get_indexdef(i.oid),
+          'valid', x.indisvalid, 'ready', x.indisready)), '{}')
       FROM pg_index x
       JOIN pg_class i ON i.oid = x.indexrelid
       JOIN pg_class t ON t.oid = x.indrelid
-      JOIN pg_am am ON am.oid = i.relam
       WHERE t.relnamespace = 'public'::regnamespace),
   'constraints', (
-      SELECT coalesce(json_object_agg(conname, conrelid::regclass::text), '{}')
-      FROM pg_constraint WHERE connamespace = 'public'::regnamespace)
+      SELECT coalesce(json_object_agg(t.relname, (
+          SELECT json_object_agg(k.conname, json_build_object(
+              'definition', pg_get_constraintdef(k.oid), 'validated', k.convalidated))
+          FROM pg_constraint k WHERE k.conrelid = t.oid)), '{}')
+      FROM pg_class t
+      WHERE t.relnamespace = 'public'::regnamespace AND t.relkind IN ('r', 'p')
+        AND EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = t.oid))
 )
 """
 
@@ -61,9 +67,9 @@ class Snapshot:
     read_only: bool
     extensions: dict[str, str]
     revisions: list[str] | None
-    tables: dict[str, list[str]]
+    tables: dict[str, dict[str, dict[str, Any]]]
     indexes: dict[str, dict[str, Any]]
-    constraints: dict[str, str]
+    constraints: dict[str, dict[str, dict[str, Any]]]
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Snapshot:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from healthcheck.catalog import Snapshot
-from healthcheck.manifest import ExpectedIndex, Manifest
+from healthcheck.manifest import ExpectedColumn, ExpectedIndex, Manifest
 
 Status = Literal["pass", "warn", "fail", "skip"]
 """``warn`` passes (healthy) but is reported: something to fix that does not stop dependents."""
@@ -106,19 +106,35 @@ def check_revision(manifest: Manifest, snapshot: Snapshot) -> Check:
     return Check("revision", "pass", f"at head {current}")
 
 
+def _column_problems(expected: dict[str, ExpectedColumn], actual: dict[str, Any]) -> list[str]:
+    problems = []
+    for name, want in expected.items():
+        have = actual.get(name)
+        if have is None:
+            problems.append(f"column {name} is missing")
+            continue
+        found = ExpectedColumn(have["type"], have["nullable"], have["default"])
+        if found != want:
+            problems.append(f"column {name} is {found.describe()}, expected {want.describe()}")
+    return problems
+
+
 def check_tables(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
     for table, columns in manifest.tables.items():
         actual = snapshot.tables.get(table)
         if actual is None:
             yield Check(f"table:{table}", "fail", f"table {table} is missing")
             continue
-        missing = [column for column in columns if column not in actual]
-        if missing:
+        missing = [name for name in columns if name not in actual]
+        problems = _column_problems(columns, actual)
+        if missing and len(missing) == len(problems):
             yield Check(
                 f"table:{table}", "fail", f"table {table} is missing columns: {', '.join(missing)}"
             )
+        elif problems:
+            yield Check(f"table:{table}", "fail", f"table {table}: {'; '.join(problems)}")
         else:
-            yield Check(f"table:{table}", "pass", f"{len(columns)} columns")
+            yield Check(f"table:{table}", "pass", f"{len(columns)} columns as migrated")
 
 
 def _index_verdict(expected: ExpectedIndex, actual: dict[str, Any] | None) -> Check:
@@ -132,21 +148,13 @@ def _index_verdict(expected: ExpectedIndex, actual: dict[str, Any] | None) -> Ch
             f"index {expected.name} is invalid (a failed or unfinished CREATE INDEX "
             "CONCURRENTLY leaves it unused): drop it and build it again",
         )
-    found = ExpectedIndex(
-        name=expected.name,
-        table=actual["table"],
-        method=actual["method"],
-        unique=actual["unique"],
-        columns=tuple(actual["columns"]),
-        opclasses=tuple(actual["opclasses"]) if expected.opclasses else None,
-    )
-    if found != expected:
+    if actual["definition"] != expected.definition:
         return Check(
             name,
             "fail",
-            f"index {expected.name} is {found.describe()}, expected {expected.describe()}",
+            f"index {expected.name} is `{actual['definition']}`, expected `{expected.definition}`",
         )
-    return Check(name, "pass", expected.describe())
+    return Check(name, "pass", expected.definition)
 
 
 def check_indexes(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
@@ -155,15 +163,29 @@ def check_indexes(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
 
 
 def check_constraints(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
-    for constraint, table in manifest.constraints.items():
-        if snapshot.constraints.get(constraint) == table:
-            yield Check(f"constraint:{constraint}", "pass", f"on {table}")
-        else:
-            yield Check(
-                f"constraint:{constraint}",
-                "fail",
-                f"constraint {constraint} on table {table} is missing",
-            )
+    """Keyed by table and name: a same-named constraint on another table is not this one."""
+    for table, named in manifest.constraints.items():
+        present = snapshot.constraints.get(table, {})
+        for constraint, definition in named.items():
+            check = f"constraint:{table}.{constraint}"
+            actual = present.get(constraint)
+            if actual is None:
+                detail = f"constraint {constraint} on table {table} is missing"
+                yield Check(check, "fail", detail)
+            elif (found := actual["definition"].removesuffix(" NOT VALID")) != definition:
+                detail = (
+                    f"constraint {constraint} on table {table} is `{found}`, "
+                    f"expected `{definition}`"
+                )
+                yield Check(check, "fail", detail)
+            elif not actual["validated"]:
+                detail = (
+                    f"constraint {constraint} on table {table} is NOT VALID (existing rows are "
+                    f"not checked): ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}"
+                )
+                yield Check(check, "fail", detail)
+            else:
+                yield Check(check, "pass", definition)
 
 
 def evaluate_schema(manifest: Manifest, snapshot: Snapshot) -> list[Check]:

@@ -1,6 +1,9 @@
 """The expected schema, read from the generated ``manifest.json``.
 
-On the CLI probe's start-up path: no SQLAlchemy, and os.path rather than pathlib.
+Every definition in it is what PostgreSQL itself printed for a database freshly migrated by
+this code (``costdb.migrate.manifest_builder``), restricted to the models' tables: comparing
+it with a live catalog compares like with like. On the CLI probe's start-up path: no
+SQLAlchemy, and os.path rather than pathlib.
 """
 
 from __future__ import annotations
@@ -14,17 +17,22 @@ MANIFEST_PATH = os.path.join(os.path.dirname(__file__), "manifest.json")
 
 
 @dataclass(frozen=True)
+class ExpectedColumn:
+    type: str
+    nullable: bool
+    default: str | None
+
+    def describe(self) -> str:
+        null = "NULL" if self.nullable else "NOT NULL"
+        default = f" DEFAULT {self.default}" if self.default is not None else ""
+        return f"{self.type} {null}{default}"
+
+
+@dataclass(frozen=True)
 class ExpectedIndex:
     name: str
     table: str
-    method: str
-    unique: bool
-    columns: tuple[str, ...]
-    opclasses: tuple[str | None, ...] | None
-
-    def describe(self) -> str:
-        unique = "unique " if self.unique else ""
-        return f"{unique}{self.method} on {self.table} ({', '.join(self.columns)})"
+    definition: str
 
 
 @dataclass(frozen=True)
@@ -33,9 +41,9 @@ class Manifest:
 
     revisions: tuple[str, ...]
     extensions: dict[str, str]
-    tables: dict[str, tuple[str, ...]]
+    tables: dict[str, dict[str, ExpectedColumn]]
     indexes: tuple[ExpectedIndex, ...]
-    constraints: dict[str, str]
+    constraints: dict[str, dict[str, str]]  # table -> constraint name -> definition
 
     @property
     def head(self) -> str:
@@ -46,19 +54,15 @@ class Manifest:
         return cls(
             revisions=tuple(raw["revisions"]),
             extensions=dict(raw["extensions"]),
-            tables={name: tuple(columns) for name, columns in raw["tables"].items()},
+            tables={
+                table: {name: ExpectedColumn(**column) for name, column in columns.items()}
+                for table, columns in raw["tables"].items()
+            },
             indexes=tuple(
-                ExpectedIndex(
-                    name=name,
-                    table=entry["table"],
-                    method=entry["method"],
-                    unique=entry["unique"],
-                    columns=tuple(entry["columns"]),
-                    opclasses=tuple(entry["opclasses"]) if entry["opclasses"] else None,
-                )
+                ExpectedIndex(name, entry["table"], entry["definition"])
                 for name, entry in raw["indexes"].items()
             ),
-            constraints=dict(raw["constraints"]),
+            constraints={table: dict(named) for table, named in raw["constraints"].items()},
         )
 
 

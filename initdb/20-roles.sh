@@ -63,8 +63,10 @@ CREATE ROLE costdb_owner LOGIN PASSWORD :'owner_password';
 CREATE ROLE costdb_app LOGIN PASSWORD :'app_password';
 CREATE ROLE costdb_readonly LOGIN PASSWORD :'readonly_password';
 
--- The application waits at most 5 s for a lock and runs no statement longer than 30 s;
--- a forgotten open transaction is ended after a minute instead of holding locks for ever.
+-- Session defaults for the application: wait at most 5 s for a lock, run no statement longer
+-- than 30 s, end a transaction forgotten open after a minute. Defaults, not limits: PostgreSQL
+-- lets every role SET these for its own sessions (ALTER ROLE ... SET included), so they guard
+-- against accidents, not against the application itself.
 ALTER ROLE costdb_app SET lock_timeout = '5s';
 ALTER ROLE costdb_app SET statement_timeout = '30s';
 ALTER ROLE costdb_app SET idle_in_transaction_session_timeout = '60s';

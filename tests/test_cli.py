@@ -106,3 +106,30 @@ def test_misconfiguration_exits_2_with_one_line(extra: dict[str, str], message: 
     assert code == 2
     _assert_one_clean_line(stderr, "hunter2")
     assert message in stderr
+
+
+def test_ssl_required_against_a_server_without_ssl_fails_at_once(
+    empty_database: DatabaseSettings,
+) -> None:
+    env = url_environment(empty_database.with_params(sslmode="require"))
+    started = time.monotonic()
+    code, _, stderr = _costdb("migrate", "--wait", "30", env=env)
+    assert code == 2  # configuration: retrying for 30 s would not help
+    assert time.monotonic() - started < 10
+    _assert_one_clean_line(stderr, str(empty_database.password))
+    assert "server does not support SSL, but SSL was required" in stderr
+
+
+def test_migrate_at_head_refuses_a_column_of_the_wrong_definition(
+    migrated_database: DatabaseSettings,
+) -> None:
+    with psycopg.connect(migrated_database.conninfo("test")) as connection:
+        connection.execute("ALTER TABLE prompt_embeddings ALTER COLUMN embedding TYPE vector(768)")
+    code, _, stderr = _costdb("migrate", env=url_environment(migrated_database))
+    assert code == 7
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == (
+        "costdb: error: the schema differs from what the migrations create: table "
+        "prompt_embeddings: column embedding is vector(768) NOT NULL, expected vector(1536) "
+        "NOT NULL"
+    )

@@ -40,7 +40,7 @@ def test_json_lists_every_check(migrated_database: DatabaseSettings) -> None:
     assert report["status"] == "healthy"
     assert {"connection", "primary", "extension:vector", "revision", "table:events"} <= names
     assert "index:idx_prompt_embeddings_hnsw" in names
-    assert "constraint:prompt_analysis_event_id_events_id_fk" in names
+    assert "constraint:prompt_analysis.prompt_analysis_event_id_events_id_fk" in names
     # Only an advisory may be other than "pass": this machine's pgvector may predate 0.8.4.
     statuses = {check["name"]: check["status"] for check in report["checks"]}
     assert {name for name, status in statuses.items() if status != "pass"} <= {"extension:vector"}
@@ -69,8 +69,68 @@ def test_before_migrating_the_pending_revisions_are_named(empty_database: Databa
                 "DROP INDEX idx_events_created_at",
                 "CREATE INDEX idx_events_created_at ON events (created_at)",
             ],
-            "unhealthy: index idx_events_created_at is btree on events (created_at), "
-            "expected brin on events (created_at)",
+            "unhealthy: index idx_events_created_at is `CREATE INDEX idx_events_created_at ON "
+            "public.events USING btree (created_at)`, expected `CREATE INDEX "
+            "idx_events_created_at ON public.events USING brin (created_at)`",
+        ),
+        (
+            ["ALTER TABLE events ALTER COLUMN latency_ms TYPE bigint"],
+            "unhealthy: table events: column latency_ms is bigint NOT NULL, "
+            "expected integer NOT NULL",
+        ),
+        (
+            [
+                "ALTER TABLE events ALTER COLUMN estimated_cost_usd TYPE real",
+                "ALTER TABLE events ALTER COLUMN metadata TYPE text",
+            ],
+            "unhealthy: table events: column estimated_cost_usd is real NOT NULL, expected "
+            "numeric(12,6) NOT NULL; column metadata is text NULL, expected jsonb NULL",
+        ),
+        (
+            [
+                "DROP INDEX idx_prompt_embeddings_hnsw",
+                "ALTER TABLE prompt_embeddings ALTER COLUMN embedding TYPE vector(768)",
+            ],
+            "unhealthy: table prompt_embeddings: column embedding is vector(768) NOT NULL, "
+            "expected vector(1536) NOT NULL",
+        ),
+        (
+            ["ALTER TABLE events ALTER COLUMN model DROP NOT NULL"],
+            "unhealthy: table events: column model is text NULL, expected text NOT NULL",
+        ),
+        (
+            ["ALTER TABLE events ALTER COLUMN project_id DROP DEFAULT"],
+            "unhealthy: table events: column project_id is text NOT NULL, "
+            "expected text NOT NULL DEFAULT 'default'::text",
+        ),
+        (
+            [
+                "ALTER TABLE events DROP CONSTRAINT events_latency_ms_nonnegative_check",
+                "ALTER TABLE events ADD CONSTRAINT events_latency_ms_nonnegative_check"
+                " CHECK (latency_ms >= -1000)",
+            ],
+            "unhealthy: constraint events_latency_ms_nonnegative_check on table events is "
+            "`CHECK ((latency_ms >= '-1000'::integer))`, expected `CHECK ((latency_ms >= 0))`",
+        ),
+        (
+            [
+                "ALTER TABLE events DROP CONSTRAINT events_latency_ms_nonnegative_check",
+                "ALTER TABLE events ADD CONSTRAINT events_latency_ms_nonnegative_check"
+                " CHECK (latency_ms >= 0) NOT VALID",
+            ],
+            "unhealthy: constraint events_latency_ms_nonnegative_check on table events is NOT "
+            "VALID (existing rows are not checked): ALTER TABLE events VALIDATE CONSTRAINT "
+            "events_latency_ms_nonnegative_check",
+        ),
+        (
+            [
+                "ALTER TABLE prompt_analysis DROP CONSTRAINT prompt_analysis_event_id_events_id_fk",
+                "ALTER TABLE prompt_analysis ADD CONSTRAINT prompt_analysis_event_id_events_id_fk"
+                " FOREIGN KEY (event_id) REFERENCES events (id)",
+            ],
+            "unhealthy: constraint prompt_analysis_event_id_events_id_fk on table "
+            "prompt_analysis is `FOREIGN KEY (event_id) REFERENCES events(id)`, expected "
+            "`FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE`",
         ),
         (
             ["DROP EXTENSION vector CASCADE"],
@@ -86,7 +146,23 @@ def test_before_migrating_the_pending_revisions_are_named(empty_database: Databa
             "unhealthy: database revision 9999 is newer than this image (head 0001)",
         ),
     ],
-    ids=["index", "table", "column", "index-method", "extension", "constraint", "newer"],
+    ids=[
+        "index",
+        "table",
+        "column",
+        "index-method",
+        "column-type",
+        "two-column-types",
+        "vector-dimensions",
+        "nullability",
+        "default",
+        "check-weakened",
+        "check-not-valid",
+        "fk-cascade",
+        "extension",
+        "constraint",
+        "newer",
+    ],
 )
 def test_each_kind_of_damage_is_named(
     migrated_database: DatabaseSettings, damage: list[str], expected: str
@@ -140,7 +216,8 @@ def test_a_hung_server_is_unhealthy_within_the_timeout(silent_server: int) -> No
     result = run_module("healthcheck", "--timeout", "1", env=env)
     elapsed = time.monotonic() - started
     assert result.returncode == 1
-    assert "no answer within the 1 s timeout" in result.stdout
+    # Whichever bound fires first: libpq's connect_timeout or the probe's own deadline.
+    assert "no answer within the 1 s timeout" in result.stdout or "timeout expired" in result.stdout
     assert elapsed < 5
 
 
@@ -252,3 +329,16 @@ def test_the_cli_probe_loads_no_heavy_library() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_a_role_that_lost_its_privilege_is_named(
+    test_server: TestServer, migrated_database: DatabaseSettings
+) -> None:
+    name = f"probe_{os.getpid()}_{int(time.monotonic() * 1000)}"
+    run_sql(migrated_database, f"CREATE ROLE {name} LOGIN PASSWORD 'probe-pw'")
+    try:
+        code, lines = _probe(migrated_database.with_params(user=name, password="probe-pw"))
+    finally:
+        run_sql(migrated_database, f"DROP ROLE {name}")
+    assert code == 1
+    assert lines == ["unhealthy: catalog query failed: permission denied for table alembic_version"]

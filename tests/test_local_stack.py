@@ -6,8 +6,10 @@ import gzip
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,3 +240,51 @@ def test_a_server_without_pgvector_is_named(tmp_path: Path) -> None:
     (bindir / "postgres").write_text("")
     with pytest.raises(CostdbError, match="without the pgvector extension"):
         find_binaries({"COSTDB_PG_BINDIR": str(bindir)})
+
+
+def _health_pid(env: dict[str, str]) -> int:
+    return int((Path(env["COSTDB_LOCAL_DIR"]) / "health.pid").read_text())
+
+
+def _listening(port: str) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", int(port))) == 0
+
+
+def test_a_second_up_reuses_the_running_stack_and_down_stops_it(stack_env: dict[str, str]) -> None:
+    assert _up(stack_env).returncode == 0
+    first = _health_pid(stack_env)
+    again = _up(stack_env)
+    assert again.returncode == 0, again.stderr
+    assert f"already running, pid {first}" in again.stderr
+    assert _health_pid(stack_env) == first
+    down = run_module("costdb", "local", "down", env=stack_env)
+    assert "stopped: health server, PostgreSQL" in down.stderr
+    assert not _listening(stack_env["COSTDB_LOCAL_HEALTH_PORT"])
+
+
+def test_up_after_the_server_was_killed_starts_it_again(stack_env: dict[str, str]) -> None:
+    assert _up(stack_env).returncode == 0
+    postmaster = Path(stack_env["COSTDB_LOCAL_DIR"]) / "data" / "postmaster.pid"
+    os.kill(int(postmaster.read_text().split()[0]), signal.SIGKILL)
+    time.sleep(1)
+    again = _up(stack_env)
+    assert again.returncode == 0, again.stderr
+    with _connect(stack_env, "app") as app:
+        assert app.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    status = run_module("costdb", "local", "status", env=stack_env)
+    assert "/readyz 200" in status.stdout
+
+
+def test_two_first_ups_at_once_make_one_stack(stack_env: dict[str, str]) -> None:
+    command = [sys.executable, "-m", "costdb", "local", "up", "--detach"]
+    racers = [
+        subprocess.Popen(command, env=stack_env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [racer.communicate(timeout=180)[1] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0], outputs
+    assert "Traceback" not in "".join(outputs)
+    assert sum("initialised and started" in output for output in outputs) == 1
+    with _connect(stack_env, "owner") as owner:  # the passwords on file match the cluster
+        assert owner.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from costdb.settings import DatabaseSettings
 from tests.cli_runner import run_module, url_environment
 from tests.database_actions import run_sql
 from tests.migration_fixtures import ScriptCopy
-from tests.servers import new_cluster, shared_tempdir
+from tests.servers import TestServer, new_cluster, shared_tempdir
 
 pytestmark = pytest.mark.slow  # runners as processes, clusters of their own
 
@@ -362,5 +364,130 @@ def test_a_waiter_whose_connection_drops_reconnects_and_migrates(
         time.sleep(0.5)
     _, stderr = waiter.communicate(timeout=60)  # the holder is gone: the lock is free
     assert waiter.returncode == 0, stderr
-    assert "reconnecting" in stderr
+    assert "waiting for the lock" in stderr
     assert _revision(empty_database) == "0001"
+
+
+@pytest.fixture
+def owner_role(empty_database: DatabaseSettings) -> Iterator[DatabaseSettings]:
+    """A non-superuser that owns the schema, as costdb_owner does (superusers ignore limits)."""
+    name = f"owner_{secrets.token_hex(4)}"
+    run_sql(
+        empty_database,
+        f"CREATE ROLE {name} LOGIN PASSWORD 'owner-pw'",
+        f'GRANT CREATE, CONNECT ON DATABASE "{empty_database.dbname}" TO {name}',
+        f"ALTER SCHEMA public OWNER TO {name}",
+        "CREATE EXTENSION vector",
+    )
+    yield empty_database.with_params(user=name, password="owner-pw")
+    run_sql(
+        empty_database, "ALTER SCHEMA public OWNER TO pg_database_owner", f"DROP OWNED BY {name}"
+    )
+    run_sql(empty_database.with_params(dbname="postgres"), f"DROP ROLE {name}")
+
+
+def test_a_connection_storm_at_start_up_still_migrates_once(
+    empty_database: DatabaseSettings, owner_role: DatabaseSettings
+) -> None:
+    """Twelve runners against a database that admits six connections: all wait their turn."""
+    run_sql(empty_database, f'ALTER DATABASE "{empty_database.dbname}" CONNECTION LIMIT 6')
+    command = [sys.executable, "-m", "costdb", "migrate", "--wait", "90", "--log-format", "json"]
+    runners = [
+        subprocess.Popen(
+            command, env=url_environment(owner_role), stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(12)
+    ]
+    outputs = [runner.communicate(timeout=180)[1] for runner in runners]
+    assert [runner.returncode for runner in runners] == [0] * 12, outputs
+    assert _history(empty_database) == [("0001", "upgrade")]
+
+
+def test_a_lock_lost_during_a_concurrent_index_build_is_caught_and_rerun_finishes(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    scripts = ScriptCopy(tmp_path)
+    scripts.write(
+        "0002",
+        "0001",
+        """
+        with op.get_context().autocommit_block():
+            op.execute("SELECT pg_sleep(2)")
+            op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_events_model ON events (model)")
+        """,
+    )
+    failures: list[BaseException] = []
+
+    def runner() -> None:
+        try:
+            run_sidecar(migrated_database, QUICK, scripts.config())
+        except CostdbError as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    time.sleep(0.7)
+    run_sql(
+        migrated_database,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'costdb-migrate-lock'",
+    )
+    thread.join(30)
+    (failure,) = failures
+    assert isinstance(failure, MigrationFailed)
+    assert (failure.step, failure.reached) == ("migration 0002", "0001")
+    assert _revision(migrated_database) == "0001"
+    # The index committed on its own (CONCURRENTLY cannot run in the migration's transaction):
+    # a rerun finds it, records 0002, and leaves one valid index.
+    applied = run_sidecar(migrated_database, QUICK, scripts.config())
+    assert [a.revision for a in applied] == ["0002"]
+    valid = _query(
+        migrated_database,
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_events_model'::regclass",
+    )
+    assert valid == [(True,)]
+
+
+@pytest.fixture
+def tiny_tablespace(
+    test_server: TestServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A tablespace on an 8 MB tmpfs: a real "No space left on device" for the server."""
+    if test_server.cluster is None or os.geteuid() != 0:
+        pytest.skip("needs the tests' own cluster and root (to mount a small tmpfs)")
+    mount_point = shared_tempdir("costdb-tiny-disk-")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    test_server.cluster.chown_to_server_user(mount_point)
+    name = f"tiny_{secrets.token_hex(4)}"
+    test_server.execute(f"CREATE TABLESPACE {name} LOCATION '{mount_point}'")
+    try:
+        yield name
+    finally:
+        test_server.execute(f"DROP TABLESPACE IF EXISTS {name}")
+        subprocess.run(["umount", str(mount_point)], check=False)
+        mount_point.rmdir()
+
+
+def test_a_full_disk_during_a_migration_rolls_it_back(
+    migrated_database: DatabaseSettings, tiny_tablespace: str, tmp_path: Path
+) -> None:
+    scripts = ScriptCopy(tmp_path)
+    scripts.write(
+        "0002",
+        "0001",
+        f"""
+        op.execute("CREATE TABLE padding (id int) TABLESPACE {tiny_tablespace}")
+        op.execute("INSERT INTO padding SELECT generate_series(1, 2000000)")
+        """,
+    )
+    with pytest.raises(MigrationFailed, match=r"migration 0002 failed: .*No space left on device"):
+        run_sidecar(migrated_database, QUICK, scripts.config())
+    assert _revision(migrated_database) == "0001"
+    assert _query(migrated_database, "SELECT to_regclass('padding')") == [(None,)]

@@ -96,25 +96,6 @@ def health(arguments: tuple[str, ...]) -> None:
     probe(arguments, prog="costdb health")
 
 
-@cli.command()
-@click.option("--check", is_flag=True, help="Exit 1 if the committed manifest is out of date.")
-def manifest(check: bool) -> None:
-    """Write the health probe's manifest from the models and migrations (or --check it)."""
-    from costdb.migrate.manifest_builder import render_manifest  # noqa: PLC0415
-    from healthcheck.manifest import MANIFEST_PATH  # noqa: PLC0415
-
-    rendered = render_manifest()
-    if not check:
-        with open(MANIFEST_PATH, "w", encoding="utf-8") as target:
-            target.write(rendered)
-        log.info("wrote %s", MANIFEST_PATH)
-        return
-    with open(MANIFEST_PATH, encoding="utf-8") as committed:
-        if committed.read() != rendered:
-            raise CostdbError(f"{MANIFEST_PATH} is out of date: run `make manifest`")
-    log.info("%s is up to date", MANIFEST_PATH)
-
-
 @cli.group()
 def local() -> None:
     """Run the stack natively (no container engine): data under .costdb/."""
@@ -135,26 +116,40 @@ def local_up(detach: bool) -> None:
     if not detach:  # until the health server takes over the signals, SIGTERM means Ctrl-C
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        created = stack.start_database()
-        owner = stack.role_settings("owner")
-        log.info(
-            "%s PostgreSQL at 127.0.0.1:%d, database %s",
-            "initialised and started" if created else "started",
-            owner.port,
-            owner.dbname,
-        )
-        run_sidecar(owner, SidecarOptions(wait_seconds=30, lock_timeout_seconds=60))
-        for role in ("app", "owner", "readonly"):
-            log.info("%-8s DATABASE_URL_FILE=%s", role, stack.url_file(role))
-        click.echo(f"export DATABASE_URL_FILE={stack.url_file('app')}")
-        if detach:
-            pid = stack.start_health_detached()
-            log.info("health: %s/readyz (pid %d); stop: `costdb local down`", stack.health_url, pid)
-            return
+        with stack.exclusive():  # one up or down at a time on this directory
+            running = stack.health_pid()
+            if running is not None and not detach:
+                raise CostdbError(
+                    f"this stack already runs (health server pid {running}): "
+                    "`costdb local down` stops it"
+                )
+            created = stack.start_database()
+            owner = stack.role_settings("owner")
+            log.info(
+                "%s PostgreSQL at 127.0.0.1:%d, database %s",
+                "initialised and started" if created else "started",
+                owner.port,
+                owner.dbname,
+            )
+            run_sidecar(owner, SidecarOptions(wait_seconds=30, lock_timeout_seconds=60))
+            for role in ("app", "owner", "readonly"):
+                log.info("%-8s DATABASE_URL_FILE=%s", role, stack.url_file(role))
+            click.echo(f"export DATABASE_URL_FILE={stack.url_file('app')}")
+            if detach:
+                pid = stack.start_health_detached()
+                state = "already running" if pid == running else "started"
+                log.info(
+                    "health: %s/readyz (%s, pid %d); stop: `costdb local down`",
+                    stack.health_url,
+                    state,
+                    pid,
+                )
+                return
         log.info("health: %s/readyz; Ctrl-C stops everything", stack.health_url)
         serve_health_foreground(stack)
     except KeyboardInterrupt:
-        stack.down()
+        with stack.exclusive():
+            stack.down()
 
 
 @local.command("down")
@@ -162,7 +157,9 @@ def local_down() -> None:
     """Stop the health server and PostgreSQL; the data stays for the next ``up``."""
     from costdb.local.stack import load_local_stack  # noqa: PLC0415
 
-    stopped = load_local_stack().down()
+    stack = load_local_stack()
+    with stack.exclusive():
+        stopped = stack.down()
     log.info("stopped: %s", ", ".join(stopped) if stopped else "nothing was running")
 
 

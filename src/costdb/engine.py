@@ -18,13 +18,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
-from costdb.connection import classify_connection_error
+from costdb.connection import classify_connection_error, retry_while_unavailable
 from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20
@@ -75,18 +76,31 @@ def create_costdb_engine(
 
 
 @contextmanager
-def connect(settings: DatabaseSettings, application_name: str) -> Iterator[Connection]:
-    """One unpooled connection; a failure to connect becomes one clear, classified error."""
-    engine = create_costdb_engine(settings, application_name=application_name, pooled=False)
-    try:
+def connect(
+    settings: DatabaseSettings, application_name: str, wait_seconds: float = 0.0
+) -> Iterator[Connection]:
+    """One unpooled connection; a failure to connect becomes one clear, classified error.
+
+    With ``wait_seconds``, an unavailable database (starting, full) is retried that long.
+    """
+
+    def attempt(connect_timeout: int) -> Connection:
+        engine = create_costdb_engine(
+            replace(settings, connect_timeout=connect_timeout),
+            application_name=application_name,
+            pooled=False,
+        )
         try:
-            connection = engine.connect()
+            return engine.connect()
         except OperationalError as exc:
             raise classify_connection_error(exc, settings) from None
-        with connection:
-            yield connection
+
+    connection = retry_while_unavailable(attempt, settings, wait_seconds)
+    try:
+        yield connection
     finally:
-        engine.dispose()
+        connection.close()
+        connection.engine.dispose()
 
 
 def _discard_connections_idle_longer_than(engine: Engine, idle_timeout: float) -> None:

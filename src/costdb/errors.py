@@ -37,6 +37,12 @@ class DatabaseUnavailable(ConnectionFailure):
     """Refused, timed out, starting up or shutting down: may pass by itself."""
 
 
+class DatabaseNotReady(CostdbError):
+    """The database did not accept connections within the wait."""
+
+    exit_code = ExitCode.NOT_REACHABLE
+
+
 class PermanentConnectionFailure(ConnectionFailure, ConfigError):
     """Wrong credentials, a missing role or database, bad SSL settings: retrying cannot help."""
 

@@ -38,4 +38,8 @@ class ExitCode(IntEnum):
     )
     NOT_REACHABLE = 5, "the database did not accept connections within --wait"
     LOCK_TIMEOUT = 6, "another runner held the migration lock longer than --lock-timeout"
-    SCHEMA_INCOMPLETE = 7, "the schema is incomplete after the upgrade"
+    SCHEMA_INCOMPLETE = (
+        7,
+        "after the upgrade the schema differs from what the migrations create (an object "
+        "missing, invalid, or of another definition)",
+    )

@@ -7,12 +7,19 @@ very same ``initdb/`` scripts (official-image semantics, socket-only while they 
 Everything lives in one project-local directory (``.costdb/``; ``COSTDB_LOCAL_DIR`` moves
 it): the cluster, its log, the role passwords (generated on first ``up`` unless
 ``COSTDB_*_PASSWORD[_FILE]`` give them) and one ``<role>.url`` file per role, for
-``DATABASE_URL_FILE``. A failed first ``up`` removes the half-initialised data directory, so
-the next ``up`` initialises again instead of running on a database the scripts never finished.
+``DATABASE_URL_FILE``. A failed first ``up`` removes the half-initialised data directory it
+had just created (nothing else ever does), so the next ``up`` initialises again instead of
+running on a database the scripts never finished.
+
+``up`` and ``down`` hold a lock on the directory while they change anything, so two of them
+never race (two first ``up``s: the second waits, then finds the stack running). The health
+server's pid file is trusted only while that pid is this stack's health server: a second
+``up`` reuses a running stack, and ``down`` stops only what really runs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import shutil
@@ -21,7 +28,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +85,17 @@ class LocalStack:
     @property
     def health_url(self) -> str:
         return f"http://127.0.0.1:{self.health_port}"
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the directory's lock: one ``up`` or ``down`` at a time changes this stack."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def url_file(self, role: str) -> Path:
         return self.root / f"{role}.url"
@@ -157,7 +176,10 @@ class LocalStack:
         return environment | {"DATABASE_URL_FILE": str(self.url_file("readonly"))}
 
     def start_health_detached(self) -> int:
-        """Start the health server in the background; return its pid once it answers."""
+        """Start the health server in the background (or find it running); return its pid."""
+        running = self.health_pid()
+        if running is not None:
+            return running
         log_file = (self.root / "health.log").open("ab")
         command = ["serve", "--host", "127.0.0.1", "--port", str(self.health_port)]
         process = subprocess.Popen(
@@ -173,9 +195,10 @@ class LocalStack:
         deadline = time.monotonic() + _HEALTH_START_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
+                self.health_pid_file.unlink(missing_ok=True)
                 raise CostdbError(
-                    f"the health server exited at start (code {process.returncode}); "
-                    f"see {self.root / 'health.log'}"
+                    f"the health server exited at start: {self._last_health_line()} "
+                    f"(log: {self.root / 'health.log'})"
                 )
             if self.health_status("/livez") == 200:
                 return process.pid
@@ -192,14 +215,28 @@ class LocalStack:
         except OSError:
             return None
 
+    def _last_health_line(self) -> str:
+        try:
+            lines = (self.root / "health.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return lines[-1] if lines else "no output"
+
     def health_pid(self) -> int | None:
-        """The pid serving health for this stack, if that process still runs."""
+        """The pid serving health for this stack, if that process still runs and is it.
+
+        A pid file can outlive its process, and the pid be reused: the process must be a
+        health server on this stack's port (its command line says so), or it is not ours.
+        """
         try:
             pid = int(self.health_pid_file.read_text(encoding="utf-8").strip())
-            os.kill(pid, 0)
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                arguments = cmdline.read().split(b"\0")
         except (OSError, ValueError):
             return None
-        return pid
+        detached = b"healthcheck" in arguments and str(self.health_port).encode() in arguments
+        foreground = b"local" in arguments and b"up" in arguments  # `costdb local up` serves
+        return pid if detached or foreground else None
 
     def down(self) -> list[str]:
         """Stop the health server and the database; the data stays. Return what was stopped."""
@@ -208,7 +245,7 @@ class LocalStack:
         if pid is not None and pid != os.getpid():
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 10
-            while self.health_pid() is not None and time.monotonic() < deadline:
+            while _exists(pid) and time.monotonic() < deadline:  # until it is gone, reaped
                 time.sleep(0.05)
             stopped.append("health server")
         self.health_pid_file.unlink(missing_ok=True)
@@ -216,6 +253,16 @@ class LocalStack:
             self.cluster.stop()
             stopped.append("PostgreSQL")
         return stopped
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
@@ -252,11 +299,18 @@ def serve_health_foreground(stack: LocalStack) -> None:
     from healthcheck.server import build_server, serve  # noqa: PLC0415
 
     prober = KeptConnectionProber(stack.role_settings("readonly"), load_manifest(), timeout=5)
-    stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
         server = build_server(
             prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0, timeout=5
         )
+    except OSError as exc:
+        stack.down()
+        raise CostdbError(
+            f"cannot serve health on 127.0.0.1:{stack.health_port}: {exc.strerror or exc} "
+            "(COSTDB_LOCAL_HEALTH_PORT chooses another port)"
+        ) from None
+    stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    try:
         serve(server, prober, grace_seconds=5)
     finally:
         stack.health_pid_file.unlink(missing_ok=True)

@@ -11,8 +11,12 @@ A lock that is lost while migrations run (the session was terminated, a pooler o
 dropped it) must never let two runners migrate at once. So the lock session switches off the
 server's idle timeouts for itself and keeps TCP alive, and ``MigrationLock.verify`` lets the
 runner prove, inside each migration's own transaction and before it commits, that this
-session still holds the lock. A waiter whose connection drops (the database restarted)
-reconnects within the wait it was given.
+session still holds the lock.
+
+Waiters give their connection back between polls: in a start-up storm against a database
+near its connection limit, waiters holding a slot each would starve the one runner that holds
+the lock of the connection it migrates with. Each poll connects within the wait it was given,
+so a waiter also rides out a database restart.
 """
 
 from __future__ import annotations
@@ -28,15 +32,14 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, text
 
-from costdb.connection import open_connection
+from costdb.connection import open_connection_within
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
-from costdb.migrate.waiting import wait_for_database
 from costdb.settings import DatabaseSettings
 
 log = logging.getLogger("costdb.lock")
 MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"costdb-migrate").digest()[:8], signed=True)
-_POLL_SECONDS = 0.2
+_POLL_SECONDS = 0.5
 # An idle lock session must outlive any server-side idle reaper (PostgreSQL 14+ settings).
 _KEEP_SESSION = """
 SELECT set_config(name, '0', false) FROM pg_settings
@@ -87,59 +90,51 @@ class MigrationLock:
             )
 
 
-def _lock_session(settings: DatabaseSettings) -> psycopg.Connection[Any]:
-    connection = open_connection(settings.with_params(**_KEEPALIVES), "costdb-migrate-lock")
+def _lock_session(settings: DatabaseSettings, wait_seconds: float) -> psycopg.Connection[Any]:
+    keepalive = settings.with_params(**_KEEPALIVES)
+    connection = open_connection_within(keepalive, "costdb-migrate-lock", wait_seconds)
     connection.execute(_KEEP_SESSION)
     return connection
 
 
 @contextmanager
 def migration_lock(
-    settings: DatabaseSettings, timeout_seconds: float, reconnect_seconds: float = 0.0
+    settings: DatabaseSettings, timeout_seconds: float, wait_seconds: float = 0.0
 ) -> Iterator[MigrationLock]:
     """Hold the migration lock for the duration of the ``with`` block.
 
-    While waiting, a dropped connection is re-opened for up to ``reconnect_seconds``.
+    Each attempt connects within ``wait_seconds`` (the database may be restarting or full).
     """
     deadline = time.monotonic() + timeout_seconds
-    connection = _lock_session(settings)
+    waited = False
+    while True:
+        connection = _lock_session(settings, wait_seconds)
+        if _try_lock(connection):
+            break
+        connection.close()  # give the slot back while another runner migrates
+        if time.monotonic() >= deadline:
+            raise LockTimeout(
+                f"another costdb runner held the migration lock on {settings.target} for "
+                f"more than {timeout_seconds:g} s; is one stuck? (pg_locks, locktype "
+                "'advisory', shows its pid)"
+            )
+        if not waited:
+            log.info(
+                "another runner is migrating; waiting for the lock", extra={"event": "lock_wait"}
+            )
+            waited = True
+        time.sleep(_POLL_SECONDS)
+    if waited:
+        log.info("lock acquired", extra={"event": "lock_acquired"})
     try:
-        waited = False
-        while not _try_lock(connection):
-            if time.monotonic() >= deadline:
-                raise LockTimeout(
-                    f"another costdb runner held the migration lock on {settings.target} for "
-                    f"more than {timeout_seconds:g} s; is one stuck? (pg_locks, locktype "
-                    "'advisory', shows its pid)"
-                )
-            if not waited:
-                log.info(
-                    "another runner is migrating; waiting for the lock",
-                    extra={"event": "lock_wait"},
-                )
-                waited = True
-            time.sleep(_POLL_SECONDS)
-            if connection.closed or connection.broken:
-                connection = _reconnect(settings, reconnect_seconds)
-        if waited:
-            log.info("lock acquired", extra={"event": "lock_acquired"})
         yield MigrationLock(connection.info.backend_pid)
     finally:
         connection.close()
 
 
-def _reconnect(settings: DatabaseSettings, within_seconds: float) -> psycopg.Connection[Any]:
-    log.info(
-        "the connection waiting for the lock dropped; reconnecting",
-        extra={"event": "lock_reconnect"},
-    )
-    wait_for_database(settings, within_seconds)
-    return _lock_session(settings)
-
-
 def _try_lock(connection: psycopg.Connection[Any]) -> bool:
-    """Whether the lock was taken; False also when the connection dropped (the caller
-    reconnects)."""
+    """Whether the lock was taken; False also when the connection dropped (the next poll
+    connects again)."""
     try:
         row = connection.execute(
             "SELECT pg_try_advisory_lock(%s)", (MIGRATION_LOCK_KEY,)

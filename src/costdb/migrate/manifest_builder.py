@@ -1,8 +1,12 @@
-"""Writes the health probe's manifest: what a healthy database holds, from models and scripts.
+"""Writes the health probe's manifest: the catalog of a database freshly migrated by this code.
 
-The probe must start fast, so it does not import SQLAlchemy or Alembic: it reads this compact
-JSON instead. The manifest is generated, never edited (``make manifest``), and a test proves
-that the committed file equals what the models and the migration scripts declare.
+PostgreSQL normalises what it stores (a ``BETWEEN`` becomes two comparisons with casts, an
+``IN`` list an ``= ANY (ARRAY[...])``), so expectations written from the models' text would
+never match a catalog. The manifest is therefore what PostgreSQL itself prints for a database
+that the shipped migrations brought from empty to head, restricted to the models' tables and
+their indexes and constraints; a test proves the committed file equals a fresh migration's
+(``make manifest`` writes it), and Alembic's own check proves the models equal the migrations.
+The probe reads this compact JSON and never imports SQLAlchemy or Alembic.
 """
 
 from __future__ import annotations
@@ -10,35 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, PrimaryKeyConstraint, Table
+import psycopg
 
 from costdb.migrate.scripts import script_directory
 from costdb.schema import REQUIRED_EXTENSIONS, metadata
-
-
-def _index_entry(table: Table, index: Index) -> dict[str, Any]:
-    options = index.dialect_options["postgresql"]
-    columns = [column.name for column in index.columns]
-    operator_classes = options["ops"] or {}
-    return {
-        "table": table.name,
-        "method": options["using"] or "btree",
-        "unique": bool(index.unique),
-        "columns": columns,
-        "opclasses": [operator_classes.get(column) for column in columns]
-        if operator_classes
-        else None,
-    }
-
-
-def _primary_key_entry(table: Table, key: PrimaryKeyConstraint) -> dict[str, Any]:
-    return {
-        "table": table.name,
-        "method": "btree",
-        "unique": True,
-        "columns": [column.name for column in key.columns],
-        "opclasses": None,
-    }
+from healthcheck.kept_connection import read_snapshot
 
 
 def _revisions_oldest_first() -> list[str]:
@@ -46,29 +26,39 @@ def _revisions_oldest_first() -> list[str]:
     return [script.revision for script in reversed(list(scripts.walk_revisions()))]
 
 
-def build_manifest() -> dict[str, Any]:
-    """Every table, column, index and constraint of the models, and the scripts' revisions."""
-    tables: dict[str, list[str]] = {}
-    indexes: dict[str, dict[str, Any]] = {}
-    constraints: dict[str, str] = {}
-    for table in metadata.sorted_tables:
-        tables[table.name] = [column.name for column in table.columns]
-        indexes[str(table.primary_key.name)] = _primary_key_entry(table, table.primary_key)
-        for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            indexes[str(index.name)] = _index_entry(table, index)
-        for constraint in table.constraints:
-            if isinstance(
-                constraint, CheckConstraint | ForeignKeyConstraint | PrimaryKeyConstraint
-            ):
-                constraints[str(constraint.name)] = table.name
+def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
+    """The manifest for the database behind ``connection``, which must be freshly migrated."""
+    snapshot = read_snapshot(connection)
+    tables = sorted(metadata.tables)
+    missing = [table for table in tables if table not in snapshot.tables]
+    if missing:
+        raise ValueError(f"the database is not migrated: no table {', '.join(missing)}")
+    indexes = {
+        name: {"table": entry["table"], "definition": entry["definition"]}
+        for name, entry in sorted(snapshot.indexes.items())
+        if entry["table"] in metadata.tables
+    }
+    constraints = {
+        table: {
+            name: entry["definition"]
+            for name, entry in sorted(snapshot.constraints.get(table, {}).items())
+        }
+        for table in tables
+    }
     return {
         "revisions": _revisions_oldest_first(),
         "extensions": REQUIRED_EXTENSIONS,
-        "tables": tables,
+        "tables": {
+            table: {
+                column.name: snapshot.tables[table][column.name]
+                for column in metadata.tables[table].columns
+            }
+            for table in tables
+        },
         "indexes": indexes,
-        "constraints": dict(sorted(constraints.items())),
+        "constraints": constraints,
     }
 
 
-def render_manifest() -> str:
-    return json.dumps(build_manifest(), indent=2) + "\n"
+def render_manifest(connection: psycopg.Connection[Any]) -> str:
+    return json.dumps(build_manifest(connection), indent=2) + "\n"

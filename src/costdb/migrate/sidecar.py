@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from alembic.config import Config
 
-from costdb.connection import open_connection
+from costdb.connection import open_connection_within
 from costdb.engine import connect
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
@@ -56,9 +56,11 @@ def _log_applied(applied: Applied) -> None:
     )
 
 
-def verify_schema(settings: DatabaseSettings, manifest: Manifest) -> None:
+def verify_schema(
+    settings: DatabaseSettings, manifest: Manifest, wait_seconds: float = 0.0
+) -> None:
     """The health probe's schema checks, on a fresh connection: every object present and valid."""
-    with open_connection(settings, APPLICATION_NAME) as connection:
+    with open_connection_within(settings, APPLICATION_NAME, wait_seconds) as connection:
         snapshot = read_snapshot(connection)
     checks = evaluate_schema(manifest, snapshot)
     for check in checks:
@@ -66,7 +68,9 @@ def verify_schema(settings: DatabaseSettings, manifest: Manifest) -> None:
             log.warning("warning: %s", check.detail, extra={"event": "warning"})
     failures = [check.detail for check in checks if check.status == "fail"]
     if failures:
-        raise VerificationFailed("schema incomplete after upgrade: " + "; ".join(failures))
+        raise VerificationFailed(
+            "the schema differs from what the migrations create: " + "; ".join(failures)
+        )
 
 
 def run_sidecar(
@@ -79,14 +83,14 @@ def run_sidecar(
     config = config or alembic_config()
     wait_for_database(settings, options.wait_seconds)
     with migration_lock(settings, options.lock_timeout_seconds, options.wait_seconds) as lock:
-        with connect(settings, APPLICATION_NAME) as connection:
+        with connect(settings, APPLICATION_NAME, options.wait_seconds) as connection:
             applied = upgrade_to_head(connection, config, on_applied=_log_applied, lock=lock)
             state = require_known_revision(connection, script_directory(config))
         if not state.at_head:
             raise VerificationFailed(
                 f"database at {state.current} after upgrade, not head {state.head}"
             )
-        verify_schema(settings, manifest or load_manifest())
+        verify_schema(settings, manifest or load_manifest(), options.wait_seconds)
     if applied:
         log.info(
             "database at head %s; schema verified",
