@@ -14,23 +14,25 @@ during the start period (`--start-interval`), which a user waits for too.
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from collections.abc import Callable
 
 import pytest
 
 from bench.harness import Figure, median
-from tests.containers import DB_IMAGE, REPO, TOOLS_IMAGE, Stack, build, engine_or_skip, run
+from tests.containers import (
+    DB_IMAGE,
+    REPO,
+    TOOLS_IMAGE,
+    Stack,
+    build,
+    engine_or_skip,
+    run,
+    run_detached,
+)
 from tests.servers import shared_tempdir
 
 _POLL_SECONDS = 0.1
-_PASSWORDS = [
-    "POSTGRES_PASSWORD",
-    "COSTDB_OWNER_PASSWORD",
-    "COSTDB_APP_PASSWORD",
-    "COSTDB_READONLY_PASSWORD",
-]
 
 
 def _base_images() -> dict[str, str]:
@@ -48,21 +50,8 @@ def _until(condition: Callable[[], bool], timeout: float = 300) -> None:
 
 def _run_until(image: str, condition: Callable[[str], bool]) -> float:
     """Seconds from `docker run` of ``image`` until ``condition(container)`` holds."""
-    name = f"costdb-test-bench-{secrets.token_hex(4)}"
-    environment = [part for key in _PASSWORDS for part in ("--env", f"{key}=bench-{key.lower()}")]
     began = time.monotonic()
-    run(
-        "docker",
-        "run",
-        "--detach",
-        "--name",
-        name,
-        *environment,
-        "--env",
-        "POSTGRES_DB=costdb",
-        image,
-        check=True,
-    )
+    name = run_detached(image, "costdb-test-bench")
     try:
         _until(lambda: condition(name))
         return time.monotonic() - began

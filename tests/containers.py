@@ -117,6 +117,25 @@ def wait_for_check_output(container: str, text: str, timeout: float) -> tuple[st
     return status, output
 
 
+IMAGE_PASSWORDS = (
+    "POSTGRES_PASSWORD",
+    "COSTDB_OWNER_PASSWORD",
+    "COSTDB_APP_PASSWORD",
+    "COSTDB_READONLY_PASSWORD",
+)
+
+
+def run_detached(image: str, prefix: str) -> str:
+    """``docker run --detach`` the image as a user would, every password given as ``pw-...``;
+    return the container's name."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    passwords = [f"{key}=pw-{key.lower()}" for key in IMAGE_PASSWORDS]
+    options = [part for value in [*passwords, "POSTGRES_DB=costdb"] for part in ("--env", value)]
+    started = run("docker", "run", "--detach", "--name", name, *options, image)
+    assert started.returncode == 0, started.stderr
+    return name
+
+
 class Stack:
     """The Compose stack under its own project name, ports, volume and secrets."""
 

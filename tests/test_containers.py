@@ -27,6 +27,7 @@ from tests.containers import (
     health_of,
     inspect,
     run,
+    run_detached,
     wait_for_check_output,
     wait_for_health,
 )
@@ -136,26 +137,7 @@ def test_a_failed_first_boot_names_the_secret_and_the_volume_is_refused_for_ever
 
 
 def test_the_db_image_alone_comes_up_with_its_schema(images: None) -> None:
-    name = f"costdb-test-alone-{time.monotonic_ns()}"
-    started = run(
-        "docker",
-        "run",
-        "--detach",
-        "--name",
-        name,
-        "--env",
-        "POSTGRES_PASSWORD=pw-postgres",
-        "--env",
-        "POSTGRES_DB=costdb",
-        "--env",
-        "COSTDB_OWNER_PASSWORD=pw-owner",
-        "--env",
-        "COSTDB_APP_PASSWORD=pw-app",
-        "--env",
-        "COSTDB_READONLY_PASSWORD=pw-readonly",
-        DB_IMAGE,
-    )
-    assert started.returncode == 0, started.stderr
+    name = run_detached(DB_IMAGE, "costdb-test-alone")
     try:
         output = wait_for_health(name, "healthy", timeout=120)
         assert output.startswith("healthy: ")

@@ -33,6 +33,16 @@ def _timed_get(server: RunningServer, path: str) -> tuple[int, str, float]:
     return status, body, time.monotonic() - began
 
 
+def _healthy_quick_server(
+    database: DatabaseSettings, serve_factory: list[RunningServer]
+) -> RunningServer:
+    """A server that probes on every request, bounded at 2 s, answering 200 now."""
+    server = start_server(database, "--cache-seconds", "0.01", probe_options=("--timeout", "2"))
+    serve_factory.append(server)
+    assert server.get("/readyz")[0] == 200
+    return server
+
+
 @contextmanager
 def _frozen_backend(database: DatabaseSettings) -> Iterator[int]:
     """SIGSTOP the health server's backend (a frozen host, as far as the client can tell)."""
@@ -52,11 +62,7 @@ def _frozen_backend(database: DatabaseSettings) -> Iterator[int]:
 def test_a_frozen_backend_costs_a_503_within_the_timeout_and_no_thread_pile_up(
     migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
 ) -> None:
-    server = start_server(
-        migrated_database, "--cache-seconds", "0.01", probe_options=("--timeout", "2")
-    )
-    serve_factory.append(server)
-    assert server.get("/readyz")[0] == 200
+    server = _healthy_quick_server(migrated_database, serve_factory)
     threads_before = _threads(server)
     with _frozen_backend(migrated_database):
         status, body, took = _timed_get(server, "/readyz")
@@ -138,11 +144,7 @@ def test_idle_and_trickling_connections_are_closed(
 def test_sigterm_answers_the_requests_in_flight(
     migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
 ) -> None:
-    server = start_server(
-        migrated_database, "--cache-seconds", "0.01", probe_options=("--timeout", "2")
-    )
-    serve_factory.append(server)
-    assert server.get("/readyz")[0] == 200
+    server = _healthy_quick_server(migrated_database, serve_factory)
     with _frozen_backend(migrated_database), ThreadPoolExecutor(max_workers=3) as pool:
         pending = [pool.submit(server.get, "/readyz") for _ in range(3)]
         time.sleep(0.3)  # the three wait for the stuck probe

@@ -187,13 +187,18 @@ def test_foreground_up_stops_everything_on_sigterm(stack_env: dict[str, str]) ->
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "serving /livez /readyz /metrics" in line:
-            break
-    assert _server_runs(stack_env)
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=30)
+    with process:  # reaped and its pipes closed even if an assertion fails
+        try:
+            assert process.stderr is not None
+            for line in process.stderr:
+                if "serving /livez /readyz /metrics" in line:
+                    break
+            assert _server_runs(stack_env)
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
     assert process.returncode == 0
     assert not _server_runs(stack_env)
 

@@ -291,6 +291,33 @@ def _slow_revision(scripts: ScriptCopy, seconds: float) -> None:
     )
 
 
+def _migrate_while_the_lock_session_is_terminated(
+    database: DatabaseSettings, scripts: ScriptCopy
+) -> MigrationFailed:
+    """Run the sidecar, terminate its lock session 0.7 s in (migration 0002 is running, the
+    lock session idle), and return the failure it must end with."""
+    failures: list[BaseException] = []
+
+    def runner() -> None:
+        try:
+            run_sidecar(database, QUICK, scripts.config())
+        except CostdbError as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    time.sleep(0.7)
+    run_sql(
+        database,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'costdb-migrate-lock'",
+    )
+    thread.join(30)
+    (failure,) = failures
+    assert isinstance(failure, MigrationFailed)
+    return failure
+
+
 def test_the_lock_session_outlives_an_idle_session_timeout(
     migrated_database: DatabaseSettings, tmp_path: Path
 ) -> None:
@@ -317,25 +344,7 @@ def test_a_lock_lost_mid_migration_rolls_that_migration_back(
 ) -> None:
     scripts = ScriptCopy(tmp_path)
     _slow_revision(scripts, 2)
-    failures: list[BaseException] = []
-
-    def runner() -> None:
-        try:
-            run_sidecar(migrated_database, QUICK, scripts.config())
-        except CostdbError as exc:
-            failures.append(exc)
-
-    thread = threading.Thread(target=runner)
-    thread.start()
-    time.sleep(0.7)  # 0002 is sleeping; its lock session is idle
-    run_sql(
-        migrated_database,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE application_name = 'costdb-migrate-lock'",
-    )
-    thread.join(30)
-    (failure,) = failures
-    assert isinstance(failure, MigrationFailed)
+    failure = _migrate_while_the_lock_session_is_terminated(migrated_database, scripts)
     assert failure.step == "migration 0002"
     assert failure.reached == "0001"
     assert "the migration lock was lost" in str(failure)
@@ -416,25 +425,7 @@ def test_a_lock_lost_during_a_concurrent_index_build_is_caught_and_rerun_finishe
             op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_events_model ON events (model)")
         """,
     )
-    failures: list[BaseException] = []
-
-    def runner() -> None:
-        try:
-            run_sidecar(migrated_database, QUICK, scripts.config())
-        except CostdbError as exc:
-            failures.append(exc)
-
-    thread = threading.Thread(target=runner)
-    thread.start()
-    time.sleep(0.7)
-    run_sql(
-        migrated_database,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE application_name = 'costdb-migrate-lock'",
-    )
-    thread.join(30)
-    (failure,) = failures
-    assert isinstance(failure, MigrationFailed)
+    failure = _migrate_while_the_lock_session_is_terminated(migrated_database, scripts)
     assert (failure.step, failure.reached) == ("migration 0002", "0001")
     assert _revision(migrated_database) == "0001"
     # The index committed on its own (CONCURRENTLY cannot run in the migration's transaction):
