@@ -99,9 +99,8 @@ def test_dockerignore_keeps_secrets_and_local_data_out_of_the_build() -> None:
 
 def test_compose_starts_everything_in_order() -> None:
     services = _yaml("docker-compose.yml")["services"]
-    healthy_db = {"db": {"condition": "service_healthy"}}
-    assert services["healthcheck"]["depends_on"] == healthy_db
-    assert services["example-app"]["depends_on"] == healthy_db
+    assert services["healthcheck"]["depends_on"] == {"db": {"condition": "service_started"}}
+    assert services["example-app"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert services["example-app"]["profiles"] == ["example"]
     assert services["example-app"]["init"] is True
     assert "disable" not in services["example-app"]["healthcheck"]  # `up --wait` needs one
