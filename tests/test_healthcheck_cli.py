@@ -316,7 +316,7 @@ def test_a_hot_standby_is_unhealthy_unless_replicas_are_allowed(
 
 def test_the_cli_probe_loads_no_heavy_library() -> None:
     """Start-up is the probe's cost against pg_isready: no driver, ORM or server imports."""
-    heavy = ("psycopg", "sqlalchemy", "alembic", "click", "prometheus_client", "numpy")
+    heavy = ("psycopg", "sqlalchemy", "alembic", "click", "prometheus_client", "numpy", "logging")
     code = (
         "import sys, runpy\n"
         "sys.argv = ['healthcheck', '--timeout', '1']\n"

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from alembic.config import Config
 
-from costdb.connection import open_connection_within
 from costdb.engine import connect
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
@@ -21,6 +20,7 @@ from costdb.migrate.lock import migration_lock
 from costdb.migrate.runner import Applied, require_known_revision, upgrade_to_head
 from costdb.migrate.scripts import alembic_config, script_directory
 from costdb.migrate.waiting import wait_for_database
+from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
 from healthcheck.checks import evaluate_schema
 from healthcheck.kept_connection import read_snapshot

@@ -3,12 +3,12 @@
 Refused connections, a server starting up or shutting down, a name that does not resolve yet,
 timeouts and "too many connections" are retried with backoff until the wait runs out; a wrong
 password, a missing role or database fail at once: they will not fix themselves, and retrying
-them would only delay the error (``costdb.connection.retry_while_unavailable``).
+them would only delay the error (``costdb.retrying.retry_while_unavailable``).
 """
 
 from __future__ import annotations
 
-from costdb.connection import open_connection_within
+from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
 
 

@@ -1,0 +1,81 @@
+"""Keep trying while the database is unavailable: starting, restarting, full, or not there yet.
+
+Its own module so that the CLI probe, which classifies failures through ``costdb.connection``,
+never imports ``logging`` (its start-up is compared with ``pg_isready``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from costdb.connection import open_connection
+from costdb.errors import DatabaseNotReady, DatabaseUnavailable
+from costdb.settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger("costdb.wait")
+T = TypeVar("T")
+_FIRST_DELAY_SECONDS = 0.25
+_LONGEST_DELAY_SECONDS = 5.0
+
+
+def retry_while_unavailable(
+    action: Callable[[int], T], settings: DatabaseSettings, wait_seconds: float
+) -> T:
+    """Run ``action(connect_timeout)`` until it stops failing with ``DatabaseUnavailable``.
+
+    Refused connections, a server starting up or shutting down, a name that does not resolve
+    yet, timeouts and "too many connections" are retried with exponential backoff (0.25 s
+    doubling to 5 s) until ``wait_seconds`` run out (``DatabaseNotReady``); a permanent
+    failure (wrong password, missing role or database, SSL refused) is raised at once.
+    ``action`` receives the connect timeout to use, never longer than the time left.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = _FIRST_DELAY_SECONDS
+    attempt = 0
+    while True:
+        attempt += 1
+        remaining = deadline - time.monotonic()
+        try:
+            result = action(max(1, min(settings.connect_timeout, int(remaining) + 1)))
+        except DatabaseUnavailable as error:
+            if wait_seconds <= 0:
+                raise  # no wait asked for: the failure itself is the answer
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DatabaseNotReady(
+                    f"gave up after {wait_seconds:g} s ({attempt} attempts) waiting for "
+                    f"{settings.target}: {error.reason}"
+                ) from None
+            log.info(
+                "waiting for %s (attempt %d): %s",
+                settings.target,
+                attempt,
+                error.reason,
+                extra={"event": "waiting", "attempt": attempt},
+            )
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, _LONGEST_DELAY_SECONDS)
+            continue
+        if attempt > 1:
+            log.info("%s accepts connections", settings.target, extra={"event": "database_ready"})
+        return result
+
+
+def open_connection_within(
+    settings: DatabaseSettings, application_name: str, wait_seconds: float, **options: Any
+) -> psycopg.Connection[Any]:
+    """``open_connection``, retried while the database is unavailable (at most ``wait_seconds``)."""
+    return retry_while_unavailable(
+        lambda timeout: open_connection(
+            replace(settings, connect_timeout=timeout), application_name, **options
+        ),
+        settings,
+        wait_seconds,
+    )
