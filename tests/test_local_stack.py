@@ -293,3 +293,14 @@ def test_two_first_ups_at_once_make_one_stack(stack_env: dict[str, str]) -> None
     assert sum("initialised and started" in output for output in outputs) == 1
     with _connect(stack_env, "owner") as owner:  # the passwords on file match the cluster
         assert owner.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+
+
+def test_init_scripts_the_server_user_cannot_read_still_run(stack_env: dict[str, str]) -> None:
+    """A checkout under a private home (/root is 0700): the server's OS user runs the scripts."""
+    private = _shared_dir(stack_env) / "private"
+    private.mkdir(mode=0o700)
+    shutil.copytree(INITDB, private / "initdb")
+    up = _up(dict(stack_env, COSTDB_INITDB_DIR=str(private / "initdb")))
+    assert up.returncode == 0, up.stderr
+    with _connect(stack_env, "app") as app:
+        assert app.execute("SELECT current_user").fetchone() == ("costdb_app",)
