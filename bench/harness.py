@@ -12,11 +12,9 @@ from dataclasses import dataclass
 
 import psycopg
 
-from costdb.engine import create_costdb_engine
 from costdb.local.cluster import PostgresCluster
-from costdb.migrate.runner import upgrade_to_head
 from costdb.settings import DatabaseSettings
-from tests.servers import new_cluster, shared_tempdir
+from tests.servers import migrate_to_head, new_cluster, shared_tempdir
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,7 @@ def create_database(cluster: PostgresCluster, name: str, *, migrate: bool) -> Da
         connection.execute(f'CREATE DATABASE "{name}"'.encode())
     database = cluster.settings(name)
     if migrate:
-        engine = create_costdb_engine(database, pooled=False)
-        with engine.connect() as connection:
-            upgrade_to_head(connection)
-        engine.dispose()
+        migrate_to_head(database)
     return database
 
 

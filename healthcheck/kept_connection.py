@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import threading
 import time
 from typing import Any
 
@@ -55,7 +54,6 @@ class KeptConnectionProber:
         self.allow_replica = allow_replica
         self._probe_settings = probe_settings(settings, timeout)
         self._connection: psycopg.Connection[Any] | None = None
-        self._abandoned = threading.Event()
 
     def close(self) -> None:
         if self._connection is not None:
@@ -68,7 +66,6 @@ class KeptConnectionProber:
         Shutting the socket down makes the blocked read fail at once, whatever the server or
         the network does; the probe then reports the failure and the connection is replaced.
         """
-        self._abandoned.set()
         connection = self._connection
         if connection is None or connection.closed:
             return
@@ -78,9 +75,6 @@ class KeptConnectionProber:
             duplicate.close()
 
     def _read(self) -> CatalogRead:
-        if self._abandoned.is_set():
-            self._abandoned.clear()
-            self.close()
         if self._connection is not None and not self._connection.closed:
             try:
                 return read_snapshot(self._connection), 0.0

@@ -163,9 +163,6 @@ class CachedProbe:
         detail = f"no answer from the database within the {self._timeout:g} s timeout"
         return failed_report(self._prober.manifest, detail, flight.started, misconfigured=False)
 
-    def last_report(self) -> Report | None:
-        return self._report
-
 
 class HealthServer(ThreadingHTTPServer):
     daemon_threads = True  # idle keep-alive connections never hold up the exit

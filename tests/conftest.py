@@ -24,11 +24,16 @@ from sqlalchemy.orm import Session
 from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
 from costdb.local.cluster import PostgresCluster
-from costdb.migrate.runner import upgrade_to_head
 from costdb.migrate.scripts import alembic_config as costdb_alembic_config
 from costdb.settings import DatabaseSettings, parse_database_url
 from tests.health_servers import RunningServer
-from tests.servers import FAST_TEST_SETTINGS, TestServer, new_cluster, shared_tempdir
+from tests.servers import (
+    FAST_TEST_SETTINGS,
+    TestServer,
+    migrate_to_head,
+    new_cluster,
+    shared_tempdir,
+)
 
 MIGRATED_TEMPLATE = "costdb_migrated_template"
 
@@ -68,12 +73,7 @@ def empty_database(test_server: TestServer) -> Iterator[DatabaseSettings]:
 def migrated_template(test_server: TestServer) -> str:
     test_server.execute(f'DROP DATABASE IF EXISTS "{MIGRATED_TEMPLATE}" WITH (FORCE)')
     test_server.execute(f'CREATE DATABASE "{MIGRATED_TEMPLATE}" TEMPLATE template0')
-    engine = create_costdb_engine(
-        test_server.admin.with_params(dbname=MIGRATED_TEMPLATE), pooled=False
-    )
-    with engine.connect() as connection:
-        upgrade_to_head(connection)
-    engine.dispose()
+    migrate_to_head(test_server.admin.with_params(dbname=MIGRATED_TEMPLATE))
     return MIGRATED_TEMPLATE
 
 

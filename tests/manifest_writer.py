@@ -8,20 +8,15 @@ import sys
 
 import psycopg
 
-from costdb.engine import create_costdb_engine
 from costdb.migrate.manifest_builder import render_manifest
-from costdb.migrate.runner import upgrade_to_head
 from costdb.settings import DatabaseSettings
 from healthcheck.manifest import MANIFEST_PATH
-from tests.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
+from tests.servers import FAST_TEST_SETTINGS, migrate_to_head, new_cluster, shared_tempdir
 
 
 def rendered_for(database: DatabaseSettings) -> str:
     """Migrate ``database`` (empty) to head and render its manifest."""
-    engine = create_costdb_engine(database, pooled=False)
-    with engine.connect() as connection:
-        upgrade_to_head(connection)
-    engine.dispose()
+    migrate_to_head(database)
     with psycopg.connect(database.conninfo("costdb-manifest"), autocommit=True) as connection:
         return render_manifest(connection)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import psycopg
 
+from costdb.engine import connect
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
+from costdb.migrate.runner import upgrade_to_head
 from costdb.settings import DatabaseSettings
 
 # Durability off: a test server's data is thrown away, and fsync dominates initdb-heavy tests.
@@ -38,6 +40,12 @@ def new_cluster(root: Path, **server_settings: str) -> PostgresCluster:
         binaries=find_binaries(),
         server_settings=server_settings,
     )
+
+
+def migrate_to_head(database: DatabaseSettings) -> None:
+    """Apply costdb's migrations to ``database``, as ``costdb migrate`` would, in-process."""
+    with connect(database, "costdb-tests") as connection:
+        upgrade_to_head(connection)
 
 
 class TestServer:

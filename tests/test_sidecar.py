@@ -50,18 +50,24 @@ def _migrate(database: DatabaseSettings, *args: str) -> subprocess.CompletedProc
     return run_module("costdb", "migrate", *args, env=url_environment(database), timeout=120)
 
 
+def _runners_at_once(
+    database: DatabaseSettings, count: int, *arguments: str
+) -> tuple[list[int], list[str]]:
+    """``count`` `costdb migrate` processes started together: their exit codes and stderr."""
+    command = [sys.executable, "-m", "costdb", "migrate", *arguments]
+    runners = [
+        subprocess.Popen(command, env=url_environment(database), stderr=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    outputs = [runner.communicate(timeout=180)[1] for runner in runners]
+    return [runner.returncode for runner in runners], outputs
+
+
 def test_eight_runners_at_once_apply_each_migration_exactly_once(
     empty_database: DatabaseSettings,
 ) -> None:
-    command = [sys.executable, "-m", "costdb", "migrate", "--log-format", "json"]
-    runners = [
-        subprocess.Popen(
-            command, env=url_environment(empty_database), stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(8)
-    ]
-    outputs = [runner.communicate(timeout=120)[1] for runner in runners]
-    assert [runner.returncode for runner in runners] == [0] * 8, outputs
+    codes, outputs = _runners_at_once(empty_database, 8, "--log-format", "json")
+    assert codes == [0] * 8, outputs
     events = [json.loads(line) for output in outputs for line in output.splitlines()]
     assert [e["revision"] for e in events if e.get("event") == "applied"] == ["0001"]
     assert _history(empty_database) == [("0001", "upgrade")]
@@ -400,15 +406,8 @@ def test_a_connection_storm_at_start_up_still_migrates_once(
 ) -> None:
     """Twelve runners against a database that admits six connections: all wait their turn."""
     run_sql(empty_database, f'ALTER DATABASE "{empty_database.dbname}" CONNECTION LIMIT 6')
-    command = [sys.executable, "-m", "costdb", "migrate", "--wait", "90", "--log-format", "json"]
-    runners = [
-        subprocess.Popen(
-            command, env=url_environment(owner_role), stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(12)
-    ]
-    outputs = [runner.communicate(timeout=180)[1] for runner in runners]
-    assert [runner.returncode for runner in runners] == [0] * 12, outputs
+    codes, outputs = _runners_at_once(owner_role, 12, "--wait", "90", "--log-format", "json")
+    assert codes == [0] * 12, outputs
     assert _history(empty_database) == [("0001", "upgrade")]
 
 

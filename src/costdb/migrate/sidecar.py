@@ -19,7 +19,6 @@ from costdb.exit_codes import ExitCode
 from costdb.migrate.lock import migration_lock
 from costdb.migrate.runner import Applied, require_known_revision, upgrade_to_head
 from costdb.migrate.scripts import alembic_config, script_directory
-from costdb.migrate.waiting import wait_for_database
 from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
 from healthcheck.checks import evaluate_schema
@@ -79,9 +78,12 @@ def run_sidecar(
     config: Config | None = None,
     manifest: Manifest | None = None,
 ) -> list[Applied]:
-    """Wait, lock, upgrade, verify; return what was applied (empty when already at head)."""
+    """Wait, lock, upgrade, verify; return what was applied (empty when already at head).
+
+    Waiting for the database is the lock session's first connection: it retries while the
+    database is unavailable, for up to ``wait_seconds`` (``costdb.retrying``).
+    """
     config = config or alembic_config()
-    wait_for_database(settings, options.wait_seconds)
     with migration_lock(settings, options.lock_timeout_seconds, options.wait_seconds) as lock:
         with connect(settings, APPLICATION_NAME, options.wait_seconds) as connection:
             applied = upgrade_to_head(connection, config, on_applied=_log_applied, lock=lock)
