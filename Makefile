@@ -25,12 +25,13 @@ test: $(BIN)/costdb postgres  ## provision PostgreSQL + pgvector if missing, the
 test-fast: $(BIN)/costdb postgres  ## the quick lane: no cluster or container of a test's own
 	$(BIN)/pytest -m "not slow and not docker" $(PYTEST_ARGS)
 
-lint: $(BIN)/costdb  ## ruff, mypy, squawk on the migrations' SQL, hadolint, Compose/workflow schemas
+lint: $(BIN)/costdb  ## ruff, mypy, squawk on each migration's SQL, hadolint, Compose/workflow schemas
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/costdb migrate --sql > $(VENV)/migrations.sql
-	$(BIN)/squawk $(VENV)/migrations.sql
+	$(BIN)/costdb migrate --sql > /dev/null
+	rm -rf $(VENV)/migrations-sql && $(BIN)/python -m tests.migration_sql $(VENV)/migrations-sql
+	$(BIN)/squawk $(VENV)/migrations-sql/*.sql
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml

@@ -2,10 +2,11 @@
 
 One query returns one JSON document: recovery state, whether the database (not this session:
 the probe's role is read-only on purpose) defaults to read-only transactions, extensions, the
-Alembic revision, and for the public schema every table's columns (type with its modifiers as
-``format_type`` prints it, nullability, default as ``pg_get_expr`` prints it), every index
-(``pg_get_indexdef``, validity) and every constraint keyed by table and name
-(``pg_get_constraintdef``, validation). PostgreSQL renders all of it, so a definition can be
+Alembic revision, and for the public schema every table's and view's columns (type with its
+modifiers as ``format_type`` prints it, nullability, default as ``pg_get_expr`` prints it),
+every index (``pg_get_indexdef``, validity), every constraint keyed by table and name
+(``pg_get_constraintdef``, validation) and every function that no extension owns (signature as
+``regprocedure`` prints it, result type, volatility). PostgreSQL renders all of it, so a definition can be
 compared with what a fresh migration produces, not just a name. ``alembic_version`` is read
 through ``query_to_xml`` behind a ``to_regclass`` guard, so that a database without the table
 (never migrated) answers NULL instead of failing the query.
@@ -38,7 +39,7 @@ SELECT json_build_object(
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), '{}')
       FROM pg_class c
-      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')),
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v')),
   'indexes', (
       SELECT coalesce(json_object_agg(i.relname, json_build_object(
           'table', t.relname, 'definition', pg_get_indexdef(i.oid),
@@ -54,7 +55,14 @@ SELECT json_build_object(
           FROM pg_constraint k WHERE k.conrelid = t.oid)), '{}')
       FROM pg_class t
       WHERE t.relnamespace = 'public'::regnamespace AND t.relkind IN ('r', 'p')
-        AND EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = t.oid))
+        AND EXISTS (SELECT FROM pg_constraint k WHERE k.conrelid = t.oid)),
+  'routines', (
+      SELECT coalesce(json_object_agg(p.oid::regprocedure::text,
+          pg_get_function_result(p.oid) || ' ' || p.provolatile::text), '{}')
+      FROM pg_proc p
+      WHERE p.pronamespace = 'public'::regnamespace
+        AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
+                        AND e.objid = p.oid AND e.deptype = 'e'))
 )
 """
 
@@ -70,6 +78,7 @@ class Snapshot:
     tables: dict[str, dict[str, dict[str, Any]]]
     indexes: dict[str, dict[str, Any]]
     constraints: dict[str, dict[str, dict[str, Any]]]
+    routines: dict[str, str]  # signature -> "result volatility" (i, s or v)
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Snapshot:

@@ -119,22 +119,46 @@ def _column_problems(expected: dict[str, ExpectedColumn], actual: dict[str, Any]
     return problems
 
 
-def check_tables(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
-    for table, columns in manifest.tables.items():
-        actual = snapshot.tables.get(table)
+def _relation_checks(
+    kind: str, expected: dict[str, dict[str, ExpectedColumn]], snapshot: Snapshot
+) -> Iterator[Check]:
+    """Tables and views alike: present, and every expected column as migrated."""
+    for relation, columns in expected.items():
+        name = f"{kind}:{relation}"
+        actual = snapshot.tables.get(relation)
         if actual is None:
-            yield Check(f"table:{table}", "fail", f"table {table} is missing")
+            yield Check(name, "fail", f"{kind} {relation} is missing")
             continue
-        missing = [name for name in columns if name not in actual]
+        missing = [column for column in columns if column not in actual]
         problems = _column_problems(columns, actual)
         if missing and len(missing) == len(problems):
-            yield Check(
-                f"table:{table}", "fail", f"table {table} is missing columns: {', '.join(missing)}"
-            )
+            detail = f"{kind} {relation} is missing columns: {', '.join(missing)}"
+            yield Check(name, "fail", detail)
         elif problems:
-            yield Check(f"table:{table}", "fail", f"table {table}: {'; '.join(problems)}")
+            yield Check(name, "fail", f"{kind} {relation}: {'; '.join(problems)}")
         else:
-            yield Check(f"table:{table}", "pass", f"{len(columns)} columns as migrated")
+            yield Check(name, "pass", f"{len(columns)} columns as migrated")
+
+
+def check_tables(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    return _relation_checks("table", manifest.tables, snapshot)
+
+
+def check_views(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    return _relation_checks("view", manifest.views, snapshot)
+
+
+def check_functions(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    """The schema's own functions (a column default and the cost view call them)."""
+    for signature, result in manifest.routines.items():
+        name = f"function:{signature}"
+        actual = snapshot.routines.get(signature)
+        if actual is None:
+            yield Check(name, "fail", f"function {signature} is missing")
+        elif actual != result:
+            yield Check(name, "fail", f"function {signature} returns `{actual}`, expected `{result}`")
+        else:
+            yield Check(name, "pass", f"returns {result}")
 
 
 def _index_verdict(expected: ExpectedIndex, actual: dict[str, Any] | None) -> Check:
@@ -189,12 +213,15 @@ def check_constraints(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]
 
 
 def evaluate_schema(manifest: Manifest, snapshot: Snapshot) -> list[Check]:
-    """The objects alone: extensions, tables, indexes, constraints (what a migration verifies)."""
+    """The objects alone: extensions, tables, indexes, constraints, functions, views (what a
+    migration verifies)."""
     return [
         *check_extensions(manifest, snapshot),
         *check_tables(manifest, snapshot),
         *check_indexes(manifest, snapshot),
         *check_constraints(manifest, snapshot),
+        *check_functions(manifest, snapshot),
+        *check_views(manifest, snapshot),
     ]
 
 
@@ -215,6 +242,7 @@ _NOTHING = Snapshot(
     tables={},
     indexes={},
     constraints={},
+    routines={},
 )
 
 

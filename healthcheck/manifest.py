@@ -35,6 +35,13 @@ class ExpectedIndex:
     definition: str
 
 
+def _relations(raw: dict[str, dict[str, Any]]) -> dict[str, dict[str, ExpectedColumn]]:
+    return {
+        relation: {name: ExpectedColumn(**column) for name, column in columns.items()}
+        for relation, columns in raw.items()
+    }
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What a healthy database holds: written by ``costdb.migrate.manifest_builder``."""
@@ -44,6 +51,8 @@ class Manifest:
     tables: dict[str, dict[str, ExpectedColumn]]
     indexes: tuple[ExpectedIndex, ...]
     constraints: dict[str, dict[str, str]]  # table -> constraint name -> definition
+    routines: dict[str, str]  # function signature -> "result volatility"
+    views: dict[str, dict[str, ExpectedColumn]]
 
     @property
     def head(self) -> str:
@@ -54,15 +63,14 @@ class Manifest:
         return cls(
             revisions=tuple(raw["revisions"]),
             extensions=dict(raw["extensions"]),
-            tables={
-                table: {name: ExpectedColumn(**column) for name, column in columns.items()}
-                for table, columns in raw["tables"].items()
-            },
+            tables=_relations(raw["tables"]),
             indexes=tuple(
                 ExpectedIndex(name, entry["table"], entry["definition"])
                 for name, entry in raw["indexes"].items()
             ),
             constraints={table: dict(named) for table, named in raw["constraints"].items()},
+            routines=dict(raw["routines"]),
+            views=_relations(raw["views"]),
         )
 
 

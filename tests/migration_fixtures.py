@@ -8,7 +8,14 @@ from pathlib import Path
 
 from alembic.config import Config
 
+from costdb.migrate.scripts import script_directory
 from costdb.paths import migrations_folder
+
+SHIPPED_REVISIONS = tuple(
+    script.revision for script in reversed(list(script_directory().walk_revisions()))
+)
+"""costdb's own revisions, oldest first."""
+HEAD = SHIPPED_REVISIONS[-1]
 
 REVISION_TEMPLATE = '''\
 """{doc}"""
@@ -40,7 +47,8 @@ def revision_source(revision: str, down_revision: str, body: str, doc: str = "te
 
 
 class ScriptCopy:
-    """A copy of costdb's migrations in ``root`` that a test may add revisions to or edit."""
+    """A copy of costdb's migrations in ``root`` that a test may add revisions to or edit
+    (tests number theirs from 9001, on top of ``HEAD``)."""
 
     def __init__(self, root: Path) -> None:
         source = Path(migrations_folder())

@@ -31,6 +31,7 @@ from tests.containers import (
     wait_for_check_output,
     wait_for_health,
 )
+from tests.migration_fixtures import HEAD, revision_source
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -158,10 +159,7 @@ def _image_one_revision_ahead(tmp_path: Path) -> str:
         REPO, context, ignore=shutil.ignore_patterns(".venv", ".git", ".costdb", "secrets")
     )
     (context / "migrations" / "versions" / "0099_container_test.py").write_text(
-        '"""Container test: one more revision."""\n\nfrom alembic import op\n\n'
-        'revision = "0099"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n\n\n'
-        "def upgrade() -> None:\n    op.execute('CREATE TABLE upgrade_marker (id int)')\n\n\n"
-        "def downgrade() -> None:\n    op.execute('DROP TABLE upgrade_marker')\n"
+        revision_source("0099", HEAD, "op.execute('CREATE TABLE upgrade_marker (id int)')")
     )
     manifest_path = context / "healthcheck" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
@@ -184,7 +182,7 @@ def test_a_volume_upgrades_on_start_and_an_older_image_refuses_it(
     stack.compose("stop")
 
     stack.db_image = _image_one_revision_ahead(tmp_path)
-    upgraded = stack.up(services=("db",))  # the tools image of revision 0001 would say "newer"
+    upgraded = stack.up(services=("db",))  # the tools image (without 0099) would say "newer"
     assert upgraded.returncode == 0, upgraded.stderr + stack.logs("db")
     with psycopg.connect(stack.role("costdb_app").conninfo("test")) as connection:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0099",)

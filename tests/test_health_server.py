@@ -14,6 +14,7 @@ from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
 from tests.database_actions import run_sql
 from tests.health_servers import RunningServer, start_server
+from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_details_show_every_check_when_asked(
     server = start_server(migrated_database, "--details")
     serve_factory.append(server)
     report = json.loads(server.get("/readyz")[1])
-    assert {"name": "revision", "status": "pass", "detail": "at head 0001"} in report["checks"]
+    assert {"name": "revision", "status": "pass", "detail": f"at head {HEAD}"} in report["checks"]
 
 
 def test_readyz_is_503_naming_the_failure_when_unhealthy(
@@ -57,7 +58,9 @@ def test_readyz_is_503_naming_the_failure_when_unhealthy(
     failed = {
         check["name"]: check["detail"] for check in report["checks"] if check["status"] == "fail"
     }
-    assert failed["revision"] == "no migration applied; pending migrations: 0001"
+    assert failed["revision"] == (
+        f"no migration applied; pending migrations: {', '.join(SHIPPED_REVISIONS)}"
+    )
     assert failed["table:events"] == "table events is missing"
 
 

@@ -18,6 +18,7 @@ from costdb.local.cluster import PostgresCluster, free_port
 from costdb.settings import DatabaseSettings
 from tests.cli_runner import clean_environment, run_module, url_environment
 from tests.database_actions import run_sql
+from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
 from tests.servers import TestServer, shared_tempdir
 
 
@@ -50,7 +51,10 @@ def test_json_lists_every_check(migrated_database: DatabaseSettings) -> None:
 def test_before_migrating_the_pending_revisions_are_named(empty_database: DatabaseSettings) -> None:
     code, lines = _probe(empty_database)
     assert code == 1
-    assert "unhealthy: no migration applied; pending migrations: 0001" in lines
+    assert (
+        f"unhealthy: no migration applied; pending migrations: {', '.join(SHIPPED_REVISIONS)}"
+        in lines
+    )
     assert "unhealthy: table events is missing" in lines
     assert "unhealthy: extension vector is not installed" in lines
 
@@ -60,8 +64,19 @@ def test_before_migrating_the_pending_revisions_are_named(empty_database: Databa
     [
         (["DROP INDEX idx_events_trace"], "unhealthy: index idx_events_trace is missing"),
         (["DROP TABLE prompt_analysis"], "unhealthy: table prompt_analysis is missing"),
+        (["DROP VIEW events_with_cost"], "unhealthy: view events_with_cost is missing"),
         (
-            ["ALTER TABLE events DROP COLUMN span_id"],
+            ["DROP FUNCTION costdb_event_cost CASCADE"],
+            "unhealthy: function costdb_event_cost(text,text,timestamp with time zone,integer,"
+            "integer,integer,integer) is missing",
+        ),
+        (
+            ["ALTER TABLE events ALTER COLUMN id SET DEFAULT gen_random_uuid()"],
+            "unhealthy: table events: column id is uuid NOT NULL DEFAULT gen_random_uuid(), "
+            "expected uuid NOT NULL DEFAULT costdb_uuidv7()",
+        ),
+        (
+            ["ALTER TABLE events DROP COLUMN span_id CASCADE"],  # the cost view goes with it
             "unhealthy: table events is missing columns: span_id",
         ),
         (
@@ -74,12 +89,16 @@ def test_before_migrating_the_pending_revisions_are_named(empty_database: Databa
             "idx_events_created_at ON public.events USING brin (created_at)`",
         ),
         (
-            ["ALTER TABLE events ALTER COLUMN latency_ms TYPE bigint"],
+            [
+                "DROP VIEW events_with_cost",
+                "ALTER TABLE events ALTER COLUMN latency_ms TYPE bigint",
+            ],
             "unhealthy: table events: column latency_ms is bigint NOT NULL, "
             "expected integer NOT NULL",
         ),
         (
             [
+                "DROP VIEW events_with_cost",
                 "ALTER TABLE events ALTER COLUMN estimated_cost_usd TYPE real",
                 "ALTER TABLE events ALTER COLUMN metadata TYPE text",
             ],
@@ -143,12 +162,15 @@ def test_before_migrating_the_pending_revisions_are_named(empty_database: Databa
         ),
         (
             ["UPDATE alembic_version SET version_num = '9999'"],
-            "unhealthy: database revision 9999 is newer than this image (head 0001)",
+            f"unhealthy: database revision 9999 is newer than this image (head {HEAD})",
         ),
     ],
     ids=[
         "index",
         "table",
+        "view",
+        "function",
+        "time-ordered-id-default",
         "column",
         "index-method",
         "column-type",

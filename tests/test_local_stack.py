@@ -20,6 +20,7 @@ from costdb.errors import CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.settings import load_settings
 from tests.cli_runner import clean_environment, run_module
+from tests.migration_fixtures import HEAD
 from tests.servers import shared_tempdir
 
 pytestmark = pytest.mark.slow  # each test initialises and starts a cluster of its own
@@ -67,12 +68,12 @@ def test_up_brings_a_healthy_stack_and_a_second_up_keeps_the_data(
     assert first.returncode == 0, first.stderr
     assert "init: running 10-extension.sql" in first.stderr
     assert "init: running 20-roles.sh" in first.stderr
-    assert "applied 0001" in first.stderr
+    assert f"applied {HEAD}" in first.stderr
     app_url = Path(stack_env["COSTDB_LOCAL_DIR"]) / "app.url"
     assert f"DATABASE_URL_FILE={app_url}" in first.stdout
     assert oct(app_url.stat().st_mode & 0o777) == "0o600"
     status = run_module("costdb", "local", "status", env=stack_env)
-    assert "revision:   0001 (head 0001)" in status.stdout
+    assert f"revision:   {HEAD} (head {HEAD})" in status.stdout
     assert "/readyz 200" in status.stdout
 
     with _connect(stack_env, "app") as app:
@@ -292,7 +293,7 @@ def test_two_first_ups_at_once_make_one_stack(stack_env: dict[str, str]) -> None
     assert "Traceback" not in "".join(outputs)
     assert sum("initialised and started" in output for output in outputs) == 1
     with _connect(stack_env, "owner") as owner:  # the passwords on file match the cluster
-        assert owner.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert owner.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
 
 
 def test_init_scripts_the_server_user_cannot_read_still_run(stack_env: dict[str, str]) -> None:

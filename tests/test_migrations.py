@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 SPEC_TABLES = {"events", "model_pricing", "prompt_analysis", "prompt_embeddings", "cost_aggregates"}
+V2_TABLES = {"model_pricing_tiers"}
+SPEC_REVISION = "0001"
 
 
 def _first_revision() -> str:
@@ -33,8 +35,8 @@ def _first_revision() -> str:
     return bases[0]
 
 
-def test_models_declare_exactly_the_spec_tables() -> None:
-    assert set(metadata.tables) == SPEC_TABLES
+def test_models_declare_the_spec_tables_and_the_v2_tiers() -> None:
+    assert set(metadata.tables) == SPEC_TABLES | V2_TABLES
 
 
 def test_upgrade_creates_the_extension_and_every_table(
@@ -44,7 +46,7 @@ def test_upgrade_creates_the_extension_and_every_table(
     with alembic_engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
         extensions = connection.execute(text("SELECT extname FROM pg_extension")).scalars().all()
-    assert tables == SPEC_TABLES | {"alembic_version"}
+    assert tables == SPEC_TABLES | V2_TABLES | {"alembic_version"}
     assert "vector" in extensions
 
 
@@ -65,33 +67,47 @@ def test_downgrade_to_base_leaves_no_table_behind(
         assert set(inspect(connection).get_table_names()) == {"alembic_version"}
 
 
+SEED_EVENT = {
+    "trace_id": "t-1",
+    "span_id": "s-1",
+    "feature": "chat",
+    "provider": "openai",
+    "model": "gpt-4o",
+    "input_tokens": 1200,
+    "output_tokens": 300,
+    "latency_ms": 950,
+    "estimated_cost_usd": "0.012345",
+    "created_at": "2026-01-02T00:00:00Z",
+}
+
+
 def test_data_inserted_at_the_first_revision_survives_upgrade_to_head(
     alembic_runner: MigrationContext, alembic_engine: Engine
 ) -> None:
-    alembic_runner.migrate_up_to(_first_revision())
+    alembic_runner.migrate_up_to(SPEC_REVISION)
     event_id = uuid.uuid4()
-    alembic_runner.insert_into(
-        "events",
-        {
-            "id": event_id,
-            "trace_id": "t-1",
-            "span_id": "s-1",
-            "feature": "chat",
-            "provider": "openai",
-            "model": "gpt-4o",
-            "input_tokens": 1200,
-            "output_tokens": 300,
-            "latency_ms": 950,
-            "estimated_cost_usd": "0.012345",
-        },
-    )
+    alembic_runner.insert_into("events", {"id": event_id, **SEED_EVENT})
     alembic_runner.insert_into(
         "prompt_analysis", {"event_id": event_id, "redundancy_score": "0.2500"}
+    )
+    alembic_runner.insert_into(
+        "model_pricing",
+        {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "input_price_per_1k": "0.002500",
+            "output_price_per_1k": "0.010000",
+            "effective_date": "2026-01-01T00:00:00Z",
+        },
     )
     alembic_runner.migrate_up_to("heads")
     with alembic_engine.connect() as connection:
         row = connection.execute(
-            text("SELECT feature, input_tokens, estimated_cost_usd FROM events WHERE id = :id"),
+            text(
+                "SELECT feature, input_tokens, estimated_cost_usd, cache_write_tokens,"
+                " reasoning_tokens, status, error_type, time_to_first_token_ms, operation,"
+                " computed_cost_usd, cost_drift_usd FROM events_with_cost WHERE id = :id"
+            ),
             {"id": event_id},
         ).one()
         analyses = connection.execute(
@@ -102,4 +118,41 @@ def test_data_inserted_at_the_first_revision_survives_upgrade_to_head(
         1200,
         "0.012345",
     )
+    assert (row.cache_write_tokens, row.reasoning_tokens, row.status, row.operation) == (
+        0,
+        0,
+        "ok",
+        "chat",
+    )
+    assert (row.error_type, row.time_to_first_token_ms) == (None, None)
+    # 1200 * 0.0025 / 1000 + 300 * 0.01 / 1000, priced by the row that was already there.
+    assert (str(row.computed_cost_usd), str(row.cost_drift_usd)) == ("0.006000", "0.006345")
     assert analyses == 1
+
+
+def test_downgrade_to_the_spec_revision_keeps_rows_written_at_head(
+    alembic_runner: MigrationContext, alembic_engine: Engine
+) -> None:
+    alembic_runner.migrate_up_to("heads")
+    alembic_runner.insert_into(
+        "events", {**SEED_EVENT, "reasoning_tokens": 100, "cache_write_tokens": 200}
+    )
+    alembic_runner.migrate_down_to(SPEC_REVISION)
+    with alembic_engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+        columns = {column["name"] for column in inspect(connection).get_columns("events")}
+        count = connection.execute(text("SELECT count(*) FROM events")).scalar_one()
+        default = connection.execute(
+            text(
+                "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef"
+                " WHERE adrelid = 'events'::regclass AND adnum = 1"
+            )
+        ).scalar_one()
+        functions = connection.execute(
+            text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'costdb\\_%'")
+        ).scalar_one()
+    assert tables == SPEC_TABLES | {"alembic_version"}
+    assert "reasoning_tokens" not in columns
+    assert count == 1
+    assert default == "gen_random_uuid()"
+    assert functions == 0

@@ -1,7 +1,8 @@
 """The migrated database matches the spec: every column and index, as a Drizzle client sees it.
 
-The expectations here are written from ``phase-2b-database-schema.md``, not read from the
-models: this is the test that catches a model that drifted from the contract.
+The expectations here are written from ``phase-2b-database-schema.md`` and from the schema-v2
+issue, not read from the models: this is the test that catches a model that drifted from the
+contract, or a v2 change that is not additive.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import Engine, text
 # table -> column -> (type, NOT NULL, default) as PostgreSQL reports them.
 SPEC_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
     "events": {
-        "id": ("uuid", True, "gen_random_uuid()"),
+        "id": ("uuid", True, "costdb_uuidv7()"),  # v2: time-ordered (a UUID all the same)
         "trace_id": ("text", True, None),
         "span_id": ("text", True, None),
         "parent_span_id": ("text", False, None),
@@ -67,6 +68,31 @@ SPEC_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
     },
 }
 
+# Schema v2, additive: nullable or with a default, so a spec client's INSERT never lacks a value.
+V2_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
+    "events": {
+        "cache_write_tokens": ("integer", True, "0"),
+        "reasoning_tokens": ("integer", True, "0"),
+        "status": ("text", True, "'ok'::text"),
+        "error_type": ("text", False, None),
+        "time_to_first_token_ms": ("integer", False, None),
+        "operation": ("text", True, "'chat'::text"),
+    },
+    "model_pricing": {
+        "cache_read_price_per_1k": ("numeric(10,6)", False, None),
+        "cache_write_price_per_1k": ("numeric(10,6)", False, None),
+    },
+    "model_pricing_tiers": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "pricing_id": ("uuid", True, None),
+        "min_input_tokens": ("integer", True, None),
+        "input_price_per_1k": ("numeric(10,6)", True, None),
+        "output_price_per_1k": ("numeric(10,6)", True, None),
+        "cache_read_price_per_1k": ("numeric(10,6)", False, None),
+        "cache_write_price_per_1k": ("numeric(10,6)", False, None),
+    },
+}
+
 # index -> (table, access method, unique, columns in order, operator classes)
 SPEC_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | None]] = {
     "idx_events_feature_time": (
@@ -117,6 +143,16 @@ SPEC_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] |
         None,
     ),
 }
+V2_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | None]] = {
+    "idx_events_project_time": ("events", "btree", False, ("project_id", "created_at"), None),
+    "idx_model_pricing_tiers_uniq": (
+        "model_pricing_tiers",
+        "btree",
+        True,
+        ("pricing_id", "min_input_tokens"),
+        None,
+    ),
+}
 
 COLUMNS_QUERY = """
 SELECT c.relname AS table_name, a.attname AS column_name,
@@ -157,7 +193,26 @@ def test_every_column_has_the_spec_type_nullability_and_default(migrated_engine:
             row.not_null,
             row.column_default,
         )
-    assert actual == SPEC_COLUMNS
+    expected = {
+        table: SPEC_COLUMNS.get(table, {}) | V2_COLUMNS.get(table, {})
+        for table in SPEC_COLUMNS | V2_COLUMNS
+    }
+    assert actual == expected
+
+
+def test_every_column_added_to_a_spec_table_is_nullable_or_has_a_default(
+    migrated_engine: Engine,
+) -> None:
+    """What keeps a spec client's INSERT working: it never has to name a column it lacks."""
+    with migrated_engine.connect() as connection:
+        rows = connection.execute(text(COLUMNS_QUERY)).all()
+    added = [
+        row
+        for row in rows
+        if row.table_name in SPEC_COLUMNS and row.column_name not in SPEC_COLUMNS[row.table_name]
+    ]
+    assert added, "schema v2 adds columns to spec tables"
+    assert [row.column_name for row in added if row.not_null and row.column_default is None] == []
 
 
 def test_every_spec_index_exists_with_its_columns_and_access_method(
@@ -175,7 +230,7 @@ def test_every_spec_index_exists_with_its_columns_and_access_method(
         )
         for row in rows
     }
-    assert actual == SPEC_INDEXES
+    assert actual == SPEC_INDEXES | V2_INDEXES
 
 
 def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> None:
@@ -191,8 +246,12 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
         ).all()
     primary = {c.table_name: c.definition for c in constraints if c.contype == "p"}
     foreign = {c.conname: (c.definition, c.confdeltype) for c in constraints if c.contype == "f"}
-    assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS}
+    assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS | V2_COLUMNS}
     assert foreign == {
+        "model_pricing_tiers_pricing_id_model_pricing_id_fk": (
+            "FOREIGN KEY (pricing_id) REFERENCES model_pricing(id) ON DELETE CASCADE",
+            "c",
+        ),
         "prompt_analysis_event_id_events_id_fk": (
             "FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE",
             "c",

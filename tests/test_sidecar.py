@@ -25,7 +25,7 @@ from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings
 from tests.cli_runner import run_module, url_environment
 from tests.database_actions import run_sql
-from tests.migration_fixtures import ScriptCopy
+from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS, ScriptCopy
 from tests.servers import TestServer, new_cluster, shared_tempdir
 
 pytestmark = pytest.mark.slow  # runners as processes, clusters of their own
@@ -69,8 +69,8 @@ def test_eight_runners_at_once_apply_each_migration_exactly_once(
     codes, outputs = _runners_at_once(empty_database, 8, "--log-format", "json")
     assert codes == [0] * 8, outputs
     events = [json.loads(line) for output in outputs for line in output.splitlines()]
-    assert [e["revision"] for e in events if e.get("event") == "applied"] == ["0001"]
-    assert _history(empty_database) == [("0001", "upgrade")]
+    assert [e["revision"] for e in events if e.get("event") == "applied"] == [*SHIPPED_REVISIONS]
+    assert _history(empty_database) == [(r, "upgrade") for r in SHIPPED_REVISIONS]
     probe = run_module("healthcheck", env=url_environment(empty_database))
     assert probe.returncode == 0, probe.stdout
 
@@ -80,7 +80,7 @@ def test_rerunning_at_head_applies_nothing(migrated_database: DatabaseSettings) 
     second = _migrate(migrated_database)
     assert (first.returncode, second.returncode) == (0, 0)
     assert "nothing to apply" in second.stderr
-    assert _history(migrated_database) == [("0001", "upgrade")]
+    assert _history(migrated_database) == [(r, "upgrade") for r in SHIPPED_REVISIONS]
 
 
 def test_json_logs_name_each_revision_and_its_duration(empty_database: DatabaseSettings) -> None:
@@ -88,7 +88,7 @@ def test_json_logs_name_each_revision_and_its_duration(empty_database: DatabaseS
     events = [json.loads(line) for line in result.stderr.splitlines()]
     applied = [event for event in events if event.get("event") == "applied"]
     assert result.returncode == 0
-    assert [event["revision"] for event in applied] == ["0001"]
+    assert [event["revision"] for event in applied] == [*SHIPPED_REVISIONS]
     assert isinstance(applied[0]["duration_ms"], int)
     assert events[-1]["event"] == "done"
 
@@ -125,7 +125,7 @@ def test_a_runner_started_before_the_server_waits_for_it(
     _, stderr = runner.communicate(timeout=90)
     assert runner.returncode == 0, stderr
     assert "waiting for 127.0.0.1" in stderr
-    assert "applied 0001" in stderr
+    assert f"applied {HEAD}" in stderr
 
 
 def test_a_server_that_never_comes_up_ends_the_wait(empty_database: DatabaseSettings) -> None:
@@ -165,38 +165,38 @@ def test_a_migration_failing_halfway_leaves_the_database_as_it_was(
     migrated_database: DatabaseSettings, tmp_path: Path
 ) -> None:
     scripts = ScriptCopy(tmp_path)
-    scripts.write("0002", "0001", "op.execute('CREATE TABLE step_two (id int)')")
+    scripts.write("9001", HEAD, "op.execute('CREATE TABLE step_two (id int)')")
     broken = scripts.write(
-        "0003", "0002", "op.execute('CREATE TABLE step_three (id int)')\nop.execute('SELECT 1/0')"
+        "9002", "9001", "op.execute('CREATE TABLE step_three (id int)')\nop.execute('SELECT 1/0')"
     )
     with pytest.raises(
-        MigrationFailed, match=r"migration 0003 failed: division by zero.*stays at 0002"
+        MigrationFailed, match=r"migration 9002 failed: division by zero.*stays at 9001"
     ):
         run_sidecar(migrated_database, QUICK, scripts.config())
-    assert _revision(migrated_database) == "0002"
+    assert _revision(migrated_database) == "9001"
     tables = {row[0] for row in _query(migrated_database, "SELECT tablename FROM pg_tables")}
     assert "step_two" in tables
     assert "step_three" not in tables
-    assert [row[0] for row in _history(migrated_database)] == ["0001", "0002"]
+    assert [row[0] for row in _history(migrated_database)] == [*SHIPPED_REVISIONS, "9001"]
 
     broken.unlink()  # an unapplied migration may still be fixed
-    scripts.write("0003", "0002", "op.execute('CREATE TABLE step_three (id int)')")
+    scripts.write("9002", "9001", "op.execute('CREATE TABLE step_three (id int)')")
     applied = run_sidecar(migrated_database, QUICK, scripts.config())
-    assert [a.revision for a in applied] == ["0003"]
-    assert _revision(migrated_database) == "0003"
+    assert [a.revision for a in applied] == ["9002"]
+    assert _revision(migrated_database) == "9002"
 
 
 def test_an_applied_migration_that_was_edited_is_refused(
     migrated_database: DatabaseSettings, tmp_path: Path
 ) -> None:
     scripts = ScriptCopy(tmp_path)
-    applied_script = scripts.write("0002", "0001", "op.execute('CREATE TABLE step_two (id int)')")
+    applied_script = scripts.write("9001", HEAD, "op.execute('CREATE TABLE step_two (id int)')")
     run_sidecar(migrated_database, QUICK, scripts.config())
     applied_script.write_text(applied_script.read_text() + "# edited after release\n")
-    scripts.write("0003", "0002", "op.execute('CREATE TABLE step_three (id int)')")
-    with pytest.raises(HistoryMismatch, match="migration 0002 has changed since it was applied"):
+    scripts.write("9002", "9001", "op.execute('CREATE TABLE step_three (id int)')")
+    with pytest.raises(HistoryMismatch, match="migration 9001 has changed since it was applied"):
         run_sidecar(migrated_database, QUICK, scripts.config())
-    assert _revision(migrated_database) == "0002"
+    assert _revision(migrated_database) == "9001"
 
 
 def test_concurrent_index_build_while_another_runner_waits(
@@ -204,8 +204,8 @@ def test_concurrent_index_build_while_another_runner_waits(
 ) -> None:
     scripts = ScriptCopy(tmp_path)
     scripts.write(
-        "0002",
-        "0001",
+        "9001",
+        HEAD,
         """
         op.execute("SELECT pg_sleep(1.5)")
         with op.get_context().autocommit_block():
@@ -230,7 +230,7 @@ def test_concurrent_index_build_while_another_runner_waits(
     first.join(60)
     second.join(60)
     assert not first.is_alive() and not second.is_alive(), "deadlock: a runner never finished"
-    assert outcomes == {"first": ["0002"], "second": []}
+    assert outcomes == {"first": ["9001"], "second": []}
     valid = _query(
         migrated_database,
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_events_model'::regclass",
@@ -244,7 +244,7 @@ def test_a_database_migrated_by_plain_alembic_is_adopted(
     run_sql(migrated_database, "DROP TABLE costdb_migration_history")
     result = _migrate(migrated_database)
     assert result.returncode == 0
-    assert _history(migrated_database) == [("0001", "adopted")]
+    assert _history(migrated_database) == [(HEAD, "adopted")]
     status = run_module("costdb", "status", "--json", env=url_environment(migrated_database))
     history = json.loads(status.stdout)["history"]
     assert history[0]["script_unchanged"] is True
@@ -269,9 +269,9 @@ def test_a_failing_bookkeeping_step_after_the_last_migration_is_one_line(
     assert "Traceback" not in result.stderr
     assert lines[-1] == (
         "costdb: error: the final bookkeeping (privileges on alembic_version and the history) "
-        "failed: REVOKE refused by the test; it was rolled back and the database stays at 0001"
+        f"failed: REVOKE refused by the test; it was rolled back and the database stays at {HEAD}"
     )
-    assert _revision(empty_database) == "0001"
+    assert _revision(empty_database) == HEAD
 
 
 def test_a_grant_to_public_on_the_bookkeeping_tables_is_revoked(
@@ -291,8 +291,8 @@ def test_a_grant_to_public_on_the_bookkeeping_tables_is_revoked(
 
 def _slow_revision(scripts: ScriptCopy, seconds: float) -> None:
     scripts.write(
-        "0002",
-        "0001",
+        "9001",
+        HEAD,
         f"op.execute('SELECT pg_sleep({seconds})')\nop.execute('CREATE TABLE step_two (id int)')",
     )
 
@@ -300,7 +300,7 @@ def _slow_revision(scripts: ScriptCopy, seconds: float) -> None:
 def _migrate_while_the_lock_session_is_terminated(
     database: DatabaseSettings, scripts: ScriptCopy
 ) -> MigrationFailed:
-    """Run the sidecar, terminate its lock session 0.7 s in (migration 0002 is running, the
+    """Run the sidecar, terminate its lock session 0.7 s in (migration 9001 is running, the
     lock session idle), and return the failure it must end with."""
     failures: list[BaseException] = []
 
@@ -342,7 +342,7 @@ def test_the_lock_session_outlives_an_idle_session_timeout(
     held = _query(migrated_database, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
     runner.join(30)
     assert held == [(1,)]
-    assert [a.revision for a in outcome[0]] == ["0002"]  # type: ignore[attr-defined]
+    assert [a.revision for a in outcome[0]] == ["9001"]  # type: ignore[attr-defined]
 
 
 def test_a_lock_lost_mid_migration_rolls_that_migration_back(
@@ -351,10 +351,10 @@ def test_a_lock_lost_mid_migration_rolls_that_migration_back(
     scripts = ScriptCopy(tmp_path)
     _slow_revision(scripts, 2)
     failure = _migrate_while_the_lock_session_is_terminated(migrated_database, scripts)
-    assert failure.step == "migration 0002"
-    assert failure.reached == "0001"
+    assert failure.step == "migration 9001"
+    assert failure.reached == HEAD
     assert "the migration lock was lost" in str(failure)
-    assert _revision(migrated_database) == "0001"
+    assert _revision(migrated_database) == HEAD
     tables = {row[0] for row in _query(migrated_database, "SELECT tablename FROM pg_tables")}
     assert "step_two" not in tables
 
@@ -380,7 +380,7 @@ def test_a_waiter_whose_connection_drops_reconnects_and_migrates(
     _, stderr = waiter.communicate(timeout=60)  # the holder is gone: the lock is free
     assert waiter.returncode == 0, stderr
     assert "waiting for the lock" in stderr
-    assert _revision(empty_database) == "0001"
+    assert _revision(empty_database) == HEAD
 
 
 @pytest.fixture
@@ -408,7 +408,7 @@ def test_a_connection_storm_at_start_up_still_migrates_once(
     run_sql(empty_database, f'ALTER DATABASE "{empty_database.dbname}" CONNECTION LIMIT 6')
     codes, outputs = _runners_at_once(owner_role, 12, "--wait", "90", "--log-format", "json")
     assert codes == [0] * 12, outputs
-    assert _history(empty_database) == [("0001", "upgrade")]
+    assert _history(empty_database) == [(r, "upgrade") for r in SHIPPED_REVISIONS]
 
 
 def test_a_lock_lost_during_a_concurrent_index_build_is_caught_and_rerun_finishes(
@@ -416,8 +416,8 @@ def test_a_lock_lost_during_a_concurrent_index_build_is_caught_and_rerun_finishe
 ) -> None:
     scripts = ScriptCopy(tmp_path)
     scripts.write(
-        "0002",
-        "0001",
+        "9001",
+        HEAD,
         """
         with op.get_context().autocommit_block():
             op.execute("SELECT pg_sleep(2)")
@@ -425,12 +425,12 @@ def test_a_lock_lost_during_a_concurrent_index_build_is_caught_and_rerun_finishe
         """,
     )
     failure = _migrate_while_the_lock_session_is_terminated(migrated_database, scripts)
-    assert (failure.step, failure.reached) == ("migration 0002", "0001")
-    assert _revision(migrated_database) == "0001"
+    assert (failure.step, failure.reached) == ("migration 9001", HEAD)
+    assert _revision(migrated_database) == HEAD
     # The index committed on its own (CONCURRENTLY cannot run in the migration's transaction):
-    # a rerun finds it, records 0002, and leaves one valid index.
+    # a rerun finds it, records 9001, and leaves one valid index.
     applied = run_sidecar(migrated_database, QUICK, scripts.config())
-    assert [a.revision for a in applied] == ["0002"]
+    assert [a.revision for a in applied] == ["9001"]
     valid = _query(
         migrated_database,
         "SELECT indisvalid FROM pg_index WHERE indexrelid = 'idx_events_model'::regclass",
@@ -470,14 +470,14 @@ def test_a_full_disk_during_a_migration_rolls_it_back(
 ) -> None:
     scripts = ScriptCopy(tmp_path)
     scripts.write(
-        "0002",
-        "0001",
+        "9001",
+        HEAD,
         f"""
         op.execute("CREATE TABLE padding (id int) TABLESPACE {tiny_tablespace}")
         op.execute("INSERT INTO padding SELECT generate_series(1, 2000000)")
         """,
     )
-    with pytest.raises(MigrationFailed, match=r"migration 0002 failed: .*No space left on device"):
+    with pytest.raises(MigrationFailed, match=r"migration 9001 failed: .*No space left on device"):
         run_sidecar(migrated_database, QUICK, scripts.config())
-    assert _revision(migrated_database) == "0001"
+    assert _revision(migrated_database) == HEAD
     assert _query(migrated_database, "SELECT to_regclass('padding')") == [(None,)]

@@ -11,6 +11,13 @@ this database unchanged. What is added is stated where it is added:
   fraction of a btree's size; range scans on ``created_at`` read only matching block ranges.
 - ``prompt_embeddings`` (the spec names its columns only): one embedding per event, an index on
   ``prompt_hash`` for exact duplicates and an HNSW index for cosine similarity search.
+- Schema v2 (revisions 0002 and 0003), additive: the usage providers bill (cache writes,
+  reasoning, status, time to first token, operation) on ``events``; cache prices on
+  ``model_pricing``; long-context tiers in ``model_pricing_tiers``; ``events.id`` defaults to a
+  time-ordered UUID version 7; ``idx_events_project_time``. Every new column is nullable or has
+  a default, and every new CHECK constrains a new column only, so a client written against the
+  spec never sees a new error. The cost functions and the ``events_with_cost`` view live in the
+  migrations (``costdb.pricing`` is the same computation in Python).
 
 Constraint names follow the conventions PostgreSQL and drizzle-kit use (``events_pkey``,
 ``prompt_analysis_event_id_events_id_fk``), so introspection from either side agrees.
@@ -54,6 +61,11 @@ NAMING_CONVENTION = {
 }
 
 UUID_DEFAULT = text("gen_random_uuid()")
+TIME_ORDERED_UUID_DEFAULT = text("costdb_uuidv7()")
+"""UUID version 7 (RFC 9562): PostgreSQL 18's ``uuidv7()`` where the server has it, otherwise a
+SQL function; revision 0002 creates ``costdb_uuidv7()`` either way, so the default reads the
+same on every server."""
+EVENT_STATUSES = ("ok", "error", "cancelled")
 NOW_DEFAULT = text("now()")
 
 
@@ -70,8 +82,8 @@ class Base(DeclarativeBase):
     }
 
 
-def _uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(primary_key=True, server_default=UUID_DEFAULT)
+def _uuid_pk(default: Any = UUID_DEFAULT) -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, server_default=default)
 
 
 def _created_at() -> Mapped[datetime]:
@@ -82,8 +94,27 @@ def _non_negative(*columns: str) -> list[CheckConstraint]:
     return [CheckConstraint(f"{column} >= 0", name=f"{column}_nonnegative") for column in columns]
 
 
+def _price(comment: str | None = None, *, nullable: bool = False) -> Mapped[Any]:
+    """USD per 1k tokens, ``numeric(10,6)`` (at most $9,999.999999) like the spec's prices."""
+    return mapped_column(Numeric(10, 6), nullable=nullable, comment=comment)
+
+
+CACHE_READ_PRICE_COMMENT = (
+    "USD per 1k cache-read tokens (events.cached_tokens); NULL: billed as fresh input"
+)
+CACHE_WRITE_PRICE_COMMENT = (
+    "USD per 1k cache-write tokens (events.cache_write_tokens); NULL: billed as fresh input"
+)
+
+
 class Event(Base):
     """One LLM call: tokens, latency and cost, append-only.
+
+    Token counts follow the OpenTelemetry GenAI conventions: ``input_tokens`` includes the
+    cache reads (``cached_tokens``) and cache writes (``cache_write_tokens``);
+    ``output_tokens`` includes ``reasoning_tokens``. The CHECKs enforce that where a new
+    column is used (a row that leaves the new columns at their defaults is checked exactly as
+    the spec's client expects, nothing more).
 
     Limits kept from the spec: token counts and ``latency_ms`` are ``integer`` (at most
     2,147,483,647 — ample for one call); costs are ``numeric(12,6)``, at most $999,999.999999
@@ -96,6 +127,7 @@ class Event(Base):
         Index("idx_events_user_time", "project_id", "user_id", "created_at"),
         Index("idx_events_created_at", "created_at", postgresql_using="brin"),
         Index("idx_events_trace", "trace_id"),
+        Index("idx_events_project_time", "project_id", "created_at"),
         *_non_negative(
             "input_tokens",
             "output_tokens",
@@ -103,10 +135,26 @@ class Event(Base):
             "latency_ms",
             "estimated_cost_usd",
             "verified_cost_usd",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ),
+        CheckConstraint(
+            "cache_write_tokens = 0"
+            " OR cached_tokens::bigint + cache_write_tokens <= input_tokens",
+            name="cache_tokens_within_input",
+        ),
+        CheckConstraint("reasoning_tokens <= output_tokens", name="reasoning_within_output"),
+        CheckConstraint(
+            f"status IN ({', '.join(repr(status) for status in EVENT_STATUSES)})",
+            name="status_valid",
+        ),
+        CheckConstraint("error_type IS NULL OR status <> 'ok'", name="error_type_needs_failure"),
+        CheckConstraint(
+            "time_to_first_token_ms BETWEEN 0 AND latency_ms", name="time_to_first_token_range"
         ),
     )
 
-    id: Mapped[uuid.UUID] = _uuid_pk()
+    id: Mapped[uuid.UUID] = _uuid_pk(TIME_ORDERED_UUID_DEFAULT)
     trace_id: Mapped[str]
     span_id: Mapped[str]
     parent_span_id: Mapped[str | None]
@@ -115,9 +163,14 @@ class Event(Base):
     user_id: Mapped[str | None]
     provider: Mapped[str] = mapped_column(doc="'openai' | 'anthropic'")
     model: Mapped[str]
-    input_tokens: Mapped[int]
-    output_tokens: Mapped[int]
-    cached_tokens: Mapped[int] = mapped_column(server_default=text("0"))
+    input_tokens: Mapped[int] = mapped_column(
+        comment="all input tokens, cache reads and cache writes included (OpenTelemetry)"
+    )
+    output_tokens: Mapped[int] = mapped_column(comment="all output tokens, reasoning included")
+    cached_tokens: Mapped[int] = mapped_column(
+        server_default=text("0"),
+        comment="cache-read input tokens (gen_ai.usage.cache_read.input_tokens), in input_tokens",
+    )
     latency_ms: Mapped[int]
     estimated_cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6))
     verified_cost_usd: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
@@ -126,6 +179,26 @@ class Event(Base):
     # is metadata_, the column keeps the spec's name.
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB)
     created_at: Mapped[datetime] = _created_at()
+    cache_write_tokens: Mapped[int] = mapped_column(
+        server_default=text("0"),
+        comment="cache-write input tokens (gen_ai.usage.cache_creation.input_tokens), in input_tokens",
+    )
+    reasoning_tokens: Mapped[int] = mapped_column(
+        server_default=text("0"), comment="reasoning (thinking) tokens, in output_tokens"
+    )
+    status: Mapped[str] = mapped_column(
+        server_default=text("'ok'"), comment="ok | error | cancelled"
+    )
+    error_type: Mapped[str | None] = mapped_column(
+        comment="error class when status is not ok (OpenTelemetry error.type)"
+    )
+    time_to_first_token_ms: Mapped[int | None] = mapped_column(
+        comment="ms until the first output token (streaming); NULL when unknown"
+    )
+    operation: Mapped[str] = mapped_column(
+        server_default=text("'chat'"),
+        comment="gen_ai.operation.name: chat, text_completion, embeddings, ...",
+    )
 
     analyses: Mapped[list[PromptAnalysis]] = relationship(
         back_populates="event", passive_deletes=True
@@ -138,21 +211,76 @@ class Event(Base):
 class ModelPricing(Base):
     """A provider's price for a model from ``effective_date`` on; new rows, never updates.
 
-    Prices are ``numeric(10,6)`` USD per 1k tokens (at most $9,999.999999).
+    An event is priced by the row of its provider and model with the latest
+    ``effective_date`` not after the event's ``created_at``; above an input size, by that row's
+    tier in ``model_pricing_tiers``. Reasoning tokens are output tokens and priced as such.
     """
 
     __tablename__ = "model_pricing"
     __table_args__ = (
         Index("idx_model_pricing_uniq", "provider", "model", "effective_date", unique=True),
-        *_non_negative("input_price_per_1k", "output_price_per_1k"),
+        *_non_negative(
+            "input_price_per_1k",
+            "output_price_per_1k",
+            "cache_read_price_per_1k",
+            "cache_write_price_per_1k",
+        ),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     provider: Mapped[str]
     model: Mapped[str]
-    input_price_per_1k: Mapped[Decimal] = mapped_column(Numeric(10, 6))
-    output_price_per_1k: Mapped[Decimal] = mapped_column(Numeric(10, 6))
+    input_price_per_1k: Mapped[Decimal] = _price()
+    output_price_per_1k: Mapped[Decimal] = _price()
     effective_date: Mapped[datetime] = mapped_column(server_default=NOW_DEFAULT)
+    cache_read_price_per_1k: Mapped[Decimal | None] = _price(
+        CACHE_READ_PRICE_COMMENT, nullable=True
+    )
+    cache_write_price_per_1k: Mapped[Decimal | None] = _price(
+        CACHE_WRITE_PRICE_COMMENT, nullable=True
+    )
+
+    tiers: Mapped[list[ModelPricingTier]] = relationship(
+        back_populates="pricing", passive_deletes=True
+    )
+
+
+class ModelPricingTier(Base):
+    """Long-context prices of one ``model_pricing`` row, from ``min_input_tokens`` up.
+
+    A call whose ``input_tokens`` (cache reads and writes included) reach ``min_input_tokens``
+    is priced entirely at the tier with the largest such minimum, as Gemini's and Anthropic's
+    long-context prices are (e.g. Gemini 2.5 Pro above 200k: ``min_input_tokens`` 200001). Tiers
+    have their own table because they cannot join the spec's unique key on ``model_pricing``.
+    """
+
+    __tablename__ = "model_pricing_tiers"
+    __table_args__ = (
+        Index("idx_model_pricing_tiers_uniq", "pricing_id", "min_input_tokens", unique=True),
+        CheckConstraint("min_input_tokens > 0", name="min_input_tokens_positive"),
+        *_non_negative(
+            "input_price_per_1k",
+            "output_price_per_1k",
+            "cache_read_price_per_1k",
+            "cache_write_price_per_1k",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    pricing_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("model_pricing.id", ondelete="CASCADE")
+    )
+    min_input_tokens: Mapped[int]
+    input_price_per_1k: Mapped[Decimal] = _price()
+    output_price_per_1k: Mapped[Decimal] = _price()
+    cache_read_price_per_1k: Mapped[Decimal | None] = _price(
+        CACHE_READ_PRICE_COMMENT, nullable=True
+    )
+    cache_write_price_per_1k: Mapped[Decimal | None] = _price(
+        CACHE_WRITE_PRICE_COMMENT, nullable=True
+    )
+
+    pricing: Mapped[ModelPricing] = relationship(back_populates="tiers")
 
 
 class PromptAnalysis(Base):
@@ -242,6 +370,18 @@ class CostAggregate(Base):
     call_count: Mapped[int] = mapped_column(server_default=text("0"))
     avg_latency: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default=text("'0'"))
 
+
+SQL_FUNCTIONS = (
+    "costdb_uuidv7()",
+    "costdb_usage_cost(integer,integer,integer,integer,numeric,numeric,numeric,numeric)",
+    "costdb_event_cost(text,text,timestamp with time zone,integer,integer,integer,integer)",
+)
+"""Functions revision 0002 creates (signatures as PostgreSQL prints them): SQLAlchemy models
+cannot declare them, so the probe's manifest lists them from here."""
+
+VIEWS = ("events_with_cost",)
+"""``events`` with ``computed_cost_usd`` (``costdb_event_cost`` at the event's time) and
+``cost_drift_usd`` (the client's ``estimated_cost_usd`` minus it)."""
 
 metadata = Base.metadata
 """The schema's metadata: what Alembic migrates to and what the health probe expects."""

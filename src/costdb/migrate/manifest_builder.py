@@ -4,7 +4,7 @@ PostgreSQL normalises what it stores (a ``BETWEEN`` becomes two comparisons with
 ``IN`` list an ``= ANY (ARRAY[...])``), so expectations written from the models' text would
 never match a catalog. The manifest is therefore what PostgreSQL itself prints for a database
 that the shipped migrations brought from empty to head, restricted to the models' tables and
-their indexes and constraints; a test proves the committed file equals a fresh migration's
+their indexes and constraints, and the functions and views the migrations create; a test proves the committed file equals a fresh migration's
 (``make manifest`` writes it), and Alembic's own check proves the models equal the migrations.
 The probe reads this compact JSON and never imports SQLAlchemy or Alembic.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 
 from costdb.migrate.scripts import script_directory
-from costdb.schema import REQUIRED_EXTENSIONS, metadata
+from costdb.schema import REQUIRED_EXTENSIONS, SQL_FUNCTIONS, VIEWS, metadata
 from healthcheck.kept_connection import read_snapshot
 
 
@@ -30,9 +30,10 @@ def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
     """The manifest for the database behind ``connection``, which must be freshly migrated."""
     snapshot = read_snapshot(connection)
     tables = sorted(metadata.tables)
-    missing = [table for table in tables if table not in snapshot.tables]
+    missing = [name for name in (*tables, *VIEWS) if name not in snapshot.tables]
+    missing += [name for name in SQL_FUNCTIONS if name not in snapshot.routines]
     if missing:
-        raise ValueError(f"the database is not migrated: no table {', '.join(missing)}")
+        raise ValueError(f"the database is not migrated: no {', '.join(missing)}")
     indexes = {
         name: {"table": entry["table"], "definition": entry["definition"]}
         for name, entry in sorted(snapshot.indexes.items())
@@ -57,6 +58,8 @@ def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
         },
         "indexes": indexes,
         "constraints": constraints,
+        "routines": {name: snapshot.routines[name] for name in SQL_FUNCTIONS},
+        "views": {view: snapshot.tables[view] for view in VIEWS},
     }
 
 

@@ -1,0 +1,243 @@
+"""Schema v2: billed usage on events, cache and tier prices, cost in SQL, UUIDv7 ids.
+
+Additive and quick on a large ``events``: every new column is nullable or has a constant
+default (a catalog-only change since PostgreSQL 11), every new CHECK is added ``NOT VALID``
+(no scan under the ``ACCESS EXCLUSIVE`` lock; revision 0003 validates them under a lock that
+lets reads and writes go on) and constrains only new columns, and ``ALTER TABLE events`` is
+one statement so the lock is taken once. The index on ``(project_id, created_at)`` is built
+``CONCURRENTLY`` by 0003, outside a transaction.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26 03:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# PostgreSQL 18 has uuidv7() (monotonic within a backend); before it, the RFC 9562 layout
+# from a millisecond timestamp over gen_random_uuid()'s random bits, version nibble set to 7.
+UUIDV7_FUNCTION = """
+DO $do$
+BEGIN
+  IF current_setting('server_version_num')::int >= 180000 THEN
+    CREATE FUNCTION costdb_uuidv7() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE
+      AS 'SELECT uuidv7()';
+  ELSE
+    CREATE FUNCTION costdb_uuidv7() RETURNS uuid LANGUAGE sql VOLATILE PARALLEL SAFE AS $fn$
+      SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+          PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+          FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
+    $fn$;
+  END IF;
+END
+$do$
+"""
+
+EVENT_COLUMNS = """
+ALTER TABLE events
+  ALTER COLUMN id SET DEFAULT costdb_uuidv7(),
+  ADD COLUMN cache_write_tokens integer NOT NULL DEFAULT 0,
+  ADD COLUMN reasoning_tokens integer NOT NULL DEFAULT 0,
+  ADD COLUMN status text NOT NULL DEFAULT 'ok',
+  ADD COLUMN error_type text,
+  ADD COLUMN time_to_first_token_ms integer,
+  ADD COLUMN operation text NOT NULL DEFAULT 'chat',
+  ADD CONSTRAINT events_cache_write_tokens_nonnegative_check
+    CHECK (cache_write_tokens >= 0) NOT VALID,
+  ADD CONSTRAINT events_reasoning_tokens_nonnegative_check
+    CHECK (reasoning_tokens >= 0) NOT VALID,
+  ADD CONSTRAINT events_cache_tokens_within_input_check
+    CHECK (cache_write_tokens = 0 OR cached_tokens::bigint + cache_write_tokens <= input_tokens)
+    NOT VALID,
+  ADD CONSTRAINT events_reasoning_within_output_check
+    CHECK (reasoning_tokens <= output_tokens) NOT VALID,
+  ADD CONSTRAINT events_status_valid_check
+    CHECK (status IN ('ok', 'error', 'cancelled')) NOT VALID,
+  ADD CONSTRAINT events_error_type_needs_failure_check
+    CHECK (error_type IS NULL OR status <> 'ok') NOT VALID,
+  ADD CONSTRAINT events_time_to_first_token_range_check
+    CHECK (time_to_first_token_ms BETWEEN 0 AND latency_ms) NOT VALID
+"""
+
+PRICING_COLUMNS = """
+ALTER TABLE model_pricing
+  ADD COLUMN cache_read_price_per_1k numeric(10,6),
+  ADD COLUMN cache_write_price_per_1k numeric(10,6),
+  ADD CONSTRAINT model_pricing_cache_read_price_per_1k_nonnegative_check
+    CHECK (cache_read_price_per_1k >= 0) NOT VALID,
+  ADD CONSTRAINT model_pricing_cache_write_price_per_1k_nonnegative_check
+    CHECK (cache_write_price_per_1k >= 0) NOT VALID
+"""
+
+COMMENTS = {
+    "events.input_tokens": (
+        "all input tokens, cache reads and cache writes included (OpenTelemetry)"
+    ),
+    "events.output_tokens": "all output tokens, reasoning included",
+    "events.cached_tokens": (
+        "cache-read input tokens (gen_ai.usage.cache_read.input_tokens), in input_tokens"
+    ),
+    "events.cache_write_tokens": (
+        "cache-write input tokens (gen_ai.usage.cache_creation.input_tokens), in input_tokens"
+    ),
+    "events.reasoning_tokens": "reasoning (thinking) tokens, in output_tokens",
+    "events.status": "ok | error | cancelled",
+    "events.error_type": "error class when status is not ok (OpenTelemetry error.type)",
+    "events.time_to_first_token_ms": (
+        "ms until the first output token (streaming); NULL when unknown"
+    ),
+    "events.operation": "gen_ai.operation.name: chat, text_completion, embeddings, ...",
+    "model_pricing.cache_read_price_per_1k": (
+        "USD per 1k cache-read tokens (events.cached_tokens); NULL: billed as fresh input"
+    ),
+    "model_pricing.cache_write_price_per_1k": (
+        "USD per 1k cache-write tokens (events.cache_write_tokens); NULL: billed as fresh input"
+    ),
+}
+
+# Exact: products of integers and numeric(10,6) are exact, and * 0.001 (not / 1000, whose
+# result scale PostgreSQL chooses) keeps them exact before the one rounding, half away from
+# zero, to the micro-dollar. Fresh input is what input_tokens holds beyond the cache reads and
+# writes (never below zero: rows written before 0002 did not promise the convention).
+USAGE_COST_FUNCTION = """
+CREATE FUNCTION costdb_usage_cost(
+  input_tokens integer, output_tokens integer,
+  cache_read_tokens integer, cache_write_tokens integer,
+  input_price_per_1k numeric, output_price_per_1k numeric,
+  cache_read_price_per_1k numeric, cache_write_price_per_1k numeric
+) RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT round((
+      greatest(input_tokens::bigint - cache_read_tokens - cache_write_tokens, 0)
+        * input_price_per_1k
+    + cache_read_tokens::bigint * coalesce(cache_read_price_per_1k, input_price_per_1k)
+    + cache_write_tokens::bigint * coalesce(cache_write_price_per_1k, input_price_per_1k)
+    + output_tokens::bigint * output_price_per_1k) * 0.001, 6)
+$fn$
+"""
+
+# The price in effect at the call: the latest effective_date not after it; within it, the
+# tier with the largest minimum the call's input reaches. NULL when no price is known.
+EVENT_COST_FUNCTION = """
+CREATE FUNCTION costdb_event_cost(
+  provider text, model text, at timestamptz,
+  input_tokens integer, output_tokens integer,
+  cache_read_tokens integer, cache_write_tokens integer
+) RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT costdb_usage_cost($4, $5, $6, $7,
+      coalesce(t.input_price_per_1k, p.input_price_per_1k),
+      coalesce(t.output_price_per_1k, p.output_price_per_1k),
+      CASE WHEN t.id IS NULL THEN p.cache_read_price_per_1k ELSE t.cache_read_price_per_1k END,
+      CASE WHEN t.id IS NULL THEN p.cache_write_price_per_1k ELSE t.cache_write_price_per_1k END)
+  FROM (SELECT m.id, m.input_price_per_1k, m.output_price_per_1k,
+               m.cache_read_price_per_1k, m.cache_write_price_per_1k
+        FROM model_pricing m
+        WHERE m.provider = $1 AND m.model = $2 AND m.effective_date <= $3
+        ORDER BY m.effective_date DESC LIMIT 1) p
+  LEFT JOIN LATERAL (
+        SELECT r.id, r.input_price_per_1k, r.output_price_per_1k,
+               r.cache_read_price_per_1k, r.cache_write_price_per_1k
+        FROM model_pricing_tiers r
+        WHERE r.pricing_id = p.id AND r.min_input_tokens <= $4
+        ORDER BY r.min_input_tokens DESC LIMIT 1) t ON true
+$fn$
+"""
+
+EVENTS_WITH_COST_VIEW = """
+CREATE VIEW events_with_cost AS
+SELECT e.*, c.computed_cost_usd, e.estimated_cost_usd - c.computed_cost_usd AS cost_drift_usd
+FROM events e
+CROSS JOIN LATERAL (
+  SELECT costdb_event_cost(e.provider, e.model, e.created_at, e.input_tokens, e.output_tokens,
+                           e.cached_tokens, e.cache_write_tokens) AS computed_cost_usd) c
+"""
+
+
+def _price_column(name: str) -> sa.Column[object]:
+    return sa.Column(name, sa.Numeric(precision=10, scale=6), nullable=True)
+
+
+def upgrade() -> None:
+    op.execute(UUIDV7_FUNCTION)
+    op.execute(EVENT_COLUMNS)
+    op.execute(PRICING_COLUMNS)
+    for column, comment in COMMENTS.items():
+        op.execute(f"COMMENT ON COLUMN {column} IS '{comment}'")
+    op.create_table(
+        "model_pricing_tiers",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("pricing_id", sa.UUID(), nullable=False),
+        sa.Column("min_input_tokens", sa.Integer(), nullable=False),
+        sa.Column("input_price_per_1k", sa.Numeric(precision=10, scale=6), nullable=False),
+        sa.Column("output_price_per_1k", sa.Numeric(precision=10, scale=6), nullable=False),
+        _price_column("cache_read_price_per_1k"),
+        _price_column("cache_write_price_per_1k"),
+        sa.CheckConstraint(
+            "min_input_tokens > 0", name="model_pricing_tiers_min_input_tokens_positive_check"
+        ),
+        *(
+            sa.CheckConstraint(
+                f"{price} >= 0", name=f"model_pricing_tiers_{price}_nonnegative_check"
+            )
+            for price in (
+                "input_price_per_1k",
+                "output_price_per_1k",
+                "cache_read_price_per_1k",
+                "cache_write_price_per_1k",
+            )
+        ),
+        sa.ForeignKeyConstraint(
+            ["pricing_id"],
+            ["model_pricing.id"],
+            name="model_pricing_tiers_pricing_id_model_pricing_id_fk",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name="model_pricing_tiers_pkey"),
+    )
+    for price in ("cache_read_price_per_1k", "cache_write_price_per_1k"):
+        op.execute(
+            f"COMMENT ON COLUMN model_pricing_tiers.{price} IS '{COMMENTS['model_pricing.' + price]}'"
+        )
+    # The table is new and empty: no concurrent build needed.
+    op.create_index(
+        "idx_model_pricing_tiers_uniq",
+        "model_pricing_tiers",
+        ["pricing_id", "min_input_tokens"],
+        unique=True,
+    )
+    op.execute(USAGE_COST_FUNCTION)
+    op.execute(EVENT_COST_FUNCTION)
+    op.execute(EVENTS_WITH_COST_VIEW)
+
+
+def downgrade() -> None:
+    op.execute("DROP VIEW events_with_cost")
+    op.execute(
+        "DROP FUNCTION costdb_event_cost(text, text, timestamptz, integer, integer, integer,"
+        " integer)"
+    )
+    op.execute(
+        "DROP FUNCTION costdb_usage_cost(integer, integer, integer, integer, numeric, numeric,"
+        " numeric, numeric)"
+    )
+    op.drop_index("idx_model_pricing_tiers_uniq", table_name="model_pricing_tiers")
+    op.drop_table("model_pricing_tiers")
+    op.execute(
+        "ALTER TABLE model_pricing DROP COLUMN cache_read_price_per_1k,"
+        " DROP COLUMN cache_write_price_per_1k"
+    )
+    for column in ("input_tokens", "output_tokens", "cached_tokens"):
+        op.execute(f"COMMENT ON COLUMN events.{column} IS NULL")
+    op.execute(
+        "ALTER TABLE events ALTER COLUMN id SET DEFAULT gen_random_uuid(),"
+        " DROP COLUMN cache_write_tokens, DROP COLUMN reasoning_tokens, DROP COLUMN status,"
+        " DROP COLUMN error_type, DROP COLUMN time_to_first_token_ms, DROP COLUMN operation"
+    )
+    op.execute("DROP FUNCTION costdb_uuidv7()")
