@@ -1,15 +1,15 @@
 """Everything the probe needs from the server, read in one catalog round trip.
 
-One query returns one JSON document: recovery state, whether the database (not this session:
-the probe's role is read-only on purpose) defaults to read-only transactions, extensions, the
+One query returns one JSON document: recovery state, whether the database (not this session: the
+probe's role is read-only on purpose) defaults to read-only transactions, extensions, the
 Alembic revision, and for the public schema every table's and view's columns (type with its
 modifiers as ``format_type`` prints it, nullability, default as ``pg_get_expr`` prints it),
 every index (``pg_get_indexdef``, validity), every constraint keyed by table and name
 (``pg_get_constraintdef``, validation) and every function that no extension owns (signature as
-``regprocedure`` prints it, result type, volatility). PostgreSQL renders all of it, so a definition can be
-compared with what a fresh migration produces, not just a name. ``alembic_version`` is read
-through ``query_to_xml`` behind a ``to_regclass`` guard, so that a database without the table
-(never migrated) answers NULL instead of failing the query.
+``regprocedure`` prints it, result type, volatility). PostgreSQL renders all of it, so a
+definition can be compared with what a fresh migration produces, not just a name.
+``alembic_version`` is read through ``query_to_xml`` behind a ``to_regclass`` guard, so that a
+database without the table (never migrated) answers NULL instead of failing the query.
 """
 
 from __future__ import annotations

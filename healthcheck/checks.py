@@ -156,7 +156,8 @@ def check_functions(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
         if actual is None:
             yield Check(name, "fail", f"function {signature} is missing")
         elif actual != result:
-            yield Check(name, "fail", f"function {signature} returns `{actual}`, expected `{result}`")
+            detail = f"function {signature} returns `{actual}`, expected `{result}`"
+            yield Check(name, "fail", detail)
         else:
             yield Check(name, "pass", f"returns {result}")
 

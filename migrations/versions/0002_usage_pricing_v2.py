@@ -202,9 +202,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="model_pricing_tiers_pkey"),
     )
     for price in ("cache_read_price_per_1k", "cache_write_price_per_1k"):
-        op.execute(
-            f"COMMENT ON COLUMN model_pricing_tiers.{price} IS '{COMMENTS['model_pricing.' + price]}'"
-        )
+        comment = COMMENTS[f"model_pricing.{price}"]
+        op.execute(f"COMMENT ON COLUMN model_pricing_tiers.{price} IS '{comment}'")
     # The table is new and empty: no concurrent build needed.
     op.create_index(
         "idx_model_pricing_tiers_uniq",

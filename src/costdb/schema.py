@@ -139,8 +139,7 @@ class Event(Base):
             "reasoning_tokens",
         ),
         CheckConstraint(
-            "cache_write_tokens = 0"
-            " OR cached_tokens::bigint + cache_write_tokens <= input_tokens",
+            "cache_write_tokens = 0 OR cached_tokens::bigint + cache_write_tokens <= input_tokens",
             name="cache_tokens_within_input",
         ),
         CheckConstraint("reasoning_tokens <= output_tokens", name="reasoning_within_output"),
@@ -181,7 +180,9 @@ class Event(Base):
     created_at: Mapped[datetime] = _created_at()
     cache_write_tokens: Mapped[int] = mapped_column(
         server_default=text("0"),
-        comment="cache-write input tokens (gen_ai.usage.cache_creation.input_tokens), in input_tokens",
+        comment=(
+            "cache-write input tokens (gen_ai.usage.cache_creation.input_tokens), in input_tokens"
+        ),
     )
     reasoning_tokens: Mapped[int] = mapped_column(
         server_default=text("0"), comment="reasoning (thinking) tokens, in output_tokens"

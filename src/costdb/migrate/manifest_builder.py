@@ -4,9 +4,10 @@ PostgreSQL normalises what it stores (a ``BETWEEN`` becomes two comparisons with
 ``IN`` list an ``= ANY (ARRAY[...])``), so expectations written from the models' text would
 never match a catalog. The manifest is therefore what PostgreSQL itself prints for a database
 that the shipped migrations brought from empty to head, restricted to the models' tables and
-their indexes and constraints, and the functions and views the migrations create; a test proves the committed file equals a fresh migration's
-(``make manifest`` writes it), and Alembic's own check proves the models equal the migrations.
-The probe reads this compact JSON and never imports SQLAlchemy or Alembic.
+their indexes and constraints, and the functions and views the migrations create; a test proves
+the committed file equals a fresh migration's (``make manifest`` writes it), and Alembic's own
+check proves the models equal the migrations. The probe reads this compact JSON and never
+imports SQLAlchemy or Alembic.
 """
 
 from __future__ import annotations
