@@ -12,6 +12,7 @@ from costdb.schema import (
     CostAggregate,
     Event,
     ModelPricing,
+    ModelPricingTier,
     PromptAnalysis,
     PromptEmbedding,
 )
@@ -40,6 +41,17 @@ def make_pricing(**overrides: Any) -> ModelPricing:
         "output_price_per_1k": Decimal("0.010000"),
     }
     return ModelPricing(**(fields | overrides))
+
+
+def make_tier(pricing: ModelPricing, **overrides: Any) -> ModelPricingTier:
+    fields: dict[str, Any] = {
+        "pricing": pricing,
+        "min_input_tokens": 200_001,
+        "input_price_per_1k": Decimal("0.006000"),
+        "output_price_per_1k": Decimal("0.022500"),
+        "cache_read_price_per_1k": Decimal("0.000600"),
+    }
+    return ModelPricingTier(**(fields | overrides))
 
 
 def make_analysis(event: Event, **overrides: Any) -> PromptAnalysis:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from tests.factories import (
     make_embedding,
     make_event,
     make_pricing,
+    make_tier,
     unit_vector,
 )
 
@@ -56,8 +59,29 @@ def _column_values(row: Base) -> dict[str, Any]:
         lambda: make_analysis(make_event()),
         lambda: make_embedding(make_event(), embedding=[0.5] * 1536),
         lambda: make_aggregate(project_id="acme", period="day"),
+        lambda: make_event(
+            id=uuid.uuid4(),  # a client-supplied id (version 4) is still accepted
+            input_tokens=50_000,
+            cached_tokens=30_000,
+            cache_write_tokens=10_000,
+            output_tokens=2_000,
+            reasoning_tokens=1_500,
+            status="error",
+            error_type="rate_limit_exceeded",
+            time_to_first_token_ms=300,
+            operation="text_completion",
+        ),
+        lambda: make_tier(make_pricing(cache_write_price_per_1k=Decimal("0.003750"))),
     ],
-    ids=["events", "model_pricing", "prompt_analysis", "prompt_embeddings", "cost_aggregates"],
+    ids=[
+        "events",
+        "model_pricing",
+        "prompt_analysis",
+        "prompt_embeddings",
+        "cost_aggregates",
+        "events-v2-usage",
+        "model_pricing_tiers",
+    ],
 )
 def test_every_table_round_trips_through_its_model(session: Session, build: Any) -> None:
     row = build()
@@ -73,6 +97,9 @@ def test_server_defaults_fill_what_a_minimal_insert_leaves_out(session: Session)
     assert (event.project_id, event.cached_tokens, event.is_cache_hit) == ("default", 0, False)
     assert event.id is not None
     assert abs(event.created_at - before) < timedelta(minutes=1)
+    v2 = (event.cache_write_tokens, event.reasoning_tokens, event.status, event.operation)
+    assert v2 == (0, 0, "ok", "chat")
+    assert (event.error_type, event.time_to_first_token_ms) == (None, None)
     aggregate = _reloaded(
         session,
         CostAggregate(
@@ -85,6 +112,26 @@ def test_server_defaults_fill_what_a_minimal_insert_leaves_out(session: Session)
         0,
     )
     assert (aggregate.call_count, aggregate.avg_latency) == (0, Decimal("0"))
+
+
+def test_new_event_ids_are_uuid_version_7_in_time_order(session: Session) -> None:
+    first = _reloaded(session, make_event())
+    first_id, created_at = first.id, first.created_at
+    time.sleep(0.002)  # version 7 orders by the millisecond
+    second_id = _reloaded(session, make_event()).id
+    assert (first_id.version, second_id.version) == (7, 7)
+    assert first_id < second_id
+    milliseconds = int.from_bytes(first_id.bytes[:6], "big")
+    assert abs(milliseconds / 1000 - created_at.timestamp()) < 60
+
+
+def test_a_spec_client_row_with_cache_reads_above_its_input_is_still_accepted(
+    session: Session,
+) -> None:
+    """Before v2 the convention was unwritten (Anthropic reports cache reads beside the
+    input): such rows are not refused, and are priced as cache reads with no fresh input."""
+    event = _reloaded(session, make_event(input_tokens=100, cached_tokens=5_000))
+    assert event.cached_tokens == 5_000
 
 
 @pytest.mark.parametrize(
@@ -107,6 +154,35 @@ def test_server_defaults_fill_what_a_minimal_insert_leaves_out(session: Session)
         ),
         (lambda: make_aggregate(period="week"), "cost_aggregates_period_valid_check"),
         (lambda: make_aggregate(call_count=-1), "cost_aggregates_call_count_nonnegative_check"),
+        (
+            lambda: make_event(input_tokens=100, cached_tokens=80, cache_write_tokens=30),
+            "events_cache_tokens_within_input_check",
+        ),
+        (
+            lambda: make_event(cache_write_tokens=-1),
+            "events_cache_write_tokens_nonnegative_check",
+        ),
+        (
+            lambda: make_event(output_tokens=10, reasoning_tokens=11),
+            "events_reasoning_within_output_check",
+        ),
+        (lambda: make_event(status="failed"), "events_status_valid_check"),
+        (
+            lambda: make_event(error_type="timeout"),  # status is still 'ok'
+            "events_error_type_needs_failure_check",
+        ),
+        (
+            lambda: make_event(latency_ms=100, time_to_first_token_ms=101),
+            "events_time_to_first_token_range_check",
+        ),
+        (
+            lambda: make_pricing(cache_read_price_per_1k=Decimal("-0.1")),
+            "model_pricing_cache_read_price_per_1k_nonnegative_check",
+        ),
+        (
+            lambda: make_tier(make_pricing(), min_input_tokens=0),
+            "model_pricing_tiers_min_input_tokens_positive_check",
+        ),
     ],
 )
 def test_check_constraints_reject_invalid_rows(
