@@ -180,11 +180,11 @@ def upgrade() -> None:
         _price_column("cache_read_price_per_1k"),
         _price_column("cache_write_price_per_1k"),
         sa.CheckConstraint(
-            "min_input_tokens > 0", name="model_pricing_tiers_min_input_tokens_positive_check"
+            "min_input_tokens > 0", name=op.f("model_pricing_tiers_min_input_tokens_positive_check")
         ),
         *(
             sa.CheckConstraint(
-                f"{price} >= 0", name=f"model_pricing_tiers_{price}_nonnegative_check"
+                f"{price} >= 0", name=op.f(f"model_pricing_tiers_{price}_nonnegative_check")
             )
             for price in (
                 "input_price_per_1k",
@@ -196,10 +196,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["pricing_id"],
             ["model_pricing.id"],
-            name="model_pricing_tiers_pricing_id_model_pricing_id_fk",
+            name=op.f("model_pricing_tiers_pricing_id_model_pricing_id_fk"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name="model_pricing_tiers_pkey"),
+        sa.PrimaryKeyConstraint("id", name=op.f("model_pricing_tiers_pkey")),
     )
     for price in ("cache_read_price_per_1k", "cache_write_price_per_1k"):
         comment = COMMENTS[f"model_pricing.{price}"]
