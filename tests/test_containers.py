@@ -156,7 +156,9 @@ def _image_one_revision_ahead(tmp_path: Path) -> str:
     """The db image of the same code plus a revision 0099 that adds a table."""
     context = tmp_path / "context"
     shutil.copytree(
-        REPO, context, ignore=shutil.ignore_patterns(".venv", ".git", ".costdb", "secrets")
+        REPO,
+        context,
+        ignore=shutil.ignore_patterns(".venv", ".git", ".costdb", "secrets", "node_modules"),
     )
     (context / "migrations" / "versions" / "0099_container_test.py").write_text(
         revision_source("0099", HEAD, "op.execute('CREATE TABLE upgrade_marker (id int)')")

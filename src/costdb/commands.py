@@ -97,6 +97,35 @@ def health(arguments: tuple[str, ...]) -> None:
 
 
 @cli.group()
+def export() -> None:
+    """Write the schema for other languages' clients."""
+
+
+@export.command("drizzle")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
+def export_drizzle(output: str | None) -> None:
+    """The schema as a Drizzle (TypeScript) module: tables, columns, defaults, indexes,
+    CHECKs and the events_with_cost view (clients/drizzle/schema.ts is this, committed)."""
+    from costdb.drizzle_schema import render_drizzle_schema  # noqa: PLC0415
+
+    rendered = render_drizzle_schema()
+    if output is None:
+        click.echo(rendered, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as target:
+            target.write(rendered)
+    except OSError as exc:
+        raise CostdbError(f"cannot write {output}: {exc.strerror}") from None
+    log.info("wrote %s", output)
+
+
+@cli.group()
 def local() -> None:
     """Run the stack natively (no container engine): data under .costdb/."""
 

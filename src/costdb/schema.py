@@ -298,7 +298,7 @@ class PromptAnalysis(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     input_token_ratio: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
     redundancy_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 4))
-    suggestions: Mapped[list[str] | None] = mapped_column(JSONB)
+    suggestions: Mapped[list[str] | None] = mapped_column(JSONB, info={"typescript": "string[]"})
     created_at: Mapped[datetime] = _created_at()
 
     event: Mapped[Event] = relationship(back_populates="analyses")
