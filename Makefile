@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help postgres test test-fast lint fmt lock manifest bench up down status clean
+.PHONY: help postgres node test test-fast lint fmt lock manifest bench up down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,7 +19,10 @@ $(BIN)/costdb: pyproject.toml
 postgres:  ## install PostgreSQL + pgvector from Debian's packages if missing (asks for sudo)
 	@bash scripts/provision-postgres.sh
 
-test: $(BIN)/costdb postgres  ## provision PostgreSQL + pgvector if missing, then run every test
+node:  ## install Node.js + npm from Debian's packages if missing (the TypeScript client checks)
+	@bash scripts/provision-node.sh
+
+test: $(BIN)/costdb postgres node  ## provision PostgreSQL + pgvector (and Node.js) if missing, run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(BIN)/costdb postgres  ## the quick lane: no cluster or container of a test's own

@@ -21,6 +21,7 @@ from bench import (
     lifecycle,
     probe,
     reliability,
+    schema_v2,
     similarity,
 )
 from bench.harness import Figure, create_database, running_cluster
@@ -93,6 +94,10 @@ def _data(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return figures
 
 
+def _schema_v2(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return schema_v2.schema_v2_figures(cluster, data.events(sizes.events, seed=13))
+
+
 def _reliability(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     database = create_database(cluster, "bench_reliability", migrate=True)
     return reliability.reliability_figures(database, burst=500, requests=sizes.soak_requests)
@@ -108,6 +113,7 @@ SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "reliability": _reliability,
     "containers": _containers,
     "data": _data,
+    "schema-v2": _schema_v2,
 }
 
 

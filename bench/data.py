@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,14 +81,14 @@ class EventBatch:
         tail = {name: values[at:] for name, values in self.columns.items()}
         return EventBatch(self.ids[:at], head), EventBatch(self.ids[at:], tail)
 
-    def rows(self) -> Iterator[tuple[object, ...]]:
+    def rows(self, columns: Sequence[str] = COLUMNS) -> Iterator[tuple[object, ...]]:
         """Plain Python values (``tolist``): numpy scalars are slow for the driver to adapt."""
-        values = [self.columns[name].tolist() for name in COLUMNS[1:]]
-        yield from zip(self.ids, *values, strict=True)
+        values = [self.ids if name == "id" else self.columns[name].tolist() for name in columns]
+        yield from zip(*values, strict=True)
 
-    def csv(self) -> io.BytesIO:
+    def csv(self, columns: Sequence[str] = COLUMNS) -> io.BytesIO:
         buffer = io.StringIO()
-        for row in self.rows():
+        for row in self.rows(columns):
             buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
             buffer.write("\n")
         return io.BytesIO(buffer.getvalue().encode())

@@ -15,7 +15,8 @@ exported wrongly in silence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
@@ -59,30 +60,43 @@ def camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def _builder(column: Column[object]) -> str:
-    kind = column.type
-    name = column.name
-    if isinstance(kind, UUID):
-        return f"uuid('{name}')"
-    if isinstance(kind, Text):
-        return f"text('{name}')"
-    if isinstance(kind, Integer):
-        return f"integer('{name}')"
-    if isinstance(kind, Boolean):
-        return f"boolean('{name}')"
-    if isinstance(kind, Numeric):
-        return f"numeric('{name}', {{ precision: {kind.precision}, scale: {kind.scale} }})"
-    if isinstance(kind, DateTime) and kind.timezone:
-        return f"timestamp('{name}', {{ withTimezone: true }})"
-    if isinstance(kind, JSONB):
-        typed = column.info.get("typescript")
-        return f"jsonb('{name}')" + (f".$type<{typed}>()" if typed else "")
-    if isinstance(kind, VECTOR):
-        return f"vector('{name}', {{ dimensions: {kind.dim} }})"
-    raise UnsupportedForDrizzle(f"column {column.table.name}.{name}: type {kind!r}")
+def _jsonb(column: Column[Any], _kind: Any) -> str:
+    typed = column.info.get("typescript")
+    return f"jsonb('{column.name}')" + (f".$type<{typed}>()" if typed else "")
 
 
-def _default(column: Column[object]) -> str:
+def _timestamp(column: Column[Any], kind: Any) -> str:
+    if not kind.timezone:
+        raise UnsupportedForDrizzle(f"column {column.table.name}.{column.name}: no time zone")
+    return f"timestamp('{column.name}', {{ withTimezone: true }})"
+
+
+# SQLAlchemy type -> the Drizzle column builder.
+_BUILDERS: tuple[tuple[type[Any], Callable[[Column[Any], Any], str]], ...] = (
+    (UUID, lambda column, _: f"uuid('{column.name}')"),
+    (Text, lambda column, _: f"text('{column.name}')"),
+    (Integer, lambda column, _: f"integer('{column.name}')"),
+    (Boolean, lambda column, _: f"boolean('{column.name}')"),
+    (
+        Numeric,
+        lambda column, kind: (
+            f"numeric('{column.name}', {{ precision: {kind.precision}, scale: {kind.scale} }})"
+        ),
+    ),
+    (DateTime, _timestamp),
+    (JSONB, _jsonb),
+    (VECTOR, lambda column, kind: f"vector('{column.name}', {{ dimensions: {kind.dim} }})"),
+)
+
+
+def _builder(column: Column[Any]) -> str:
+    for kind, build in _BUILDERS:
+        if isinstance(column.type, kind):
+            return build(column, column.type)
+    raise UnsupportedForDrizzle(f"column {column.table.name}.{column.name}: type {column.type!r}")
+
+
+def _default(column: Column[Any]) -> str:
     server_default = column.server_default
     if server_default is None:
         return ""
@@ -101,7 +115,7 @@ def _default(column: Column[object]) -> str:
     raise UnsupportedForDrizzle(f"column {column.table.name}.{column.name}: default {expression!r}")
 
 
-def _column(column: Column[object]) -> Iterator[str]:
+def _column(column: Column[Any]) -> Iterator[str]:
     if column.comment:
         yield f"  /** {column.comment} */"
     chain = _builder(column)
