@@ -22,20 +22,12 @@ from bench.harness import Figure, create_database
 from costdb.engine import connect
 from costdb.local.cluster import PostgresCluster
 from costdb.migrate.runner import Applied, upgrade_to_head
-from costdb.migrate.scripts import alembic_config
 from costdb.settings import DatabaseSettings
 from tests.migration_fixtures import SHIPPED_REVISIONS
+from tests.servers import migrate_to
 
 BARE_TABLE = "events_primary_key_only"
 LOADED_COLUMNS = COLUMNS[1:]  # every column but the id: the database's default makes it
-
-
-def _migrate_to(database: DatabaseSettings, revision: str) -> None:
-    from alembic import command  # noqa: PLC0415
-
-    with connect(database, "bench") as connection:
-        command.upgrade(alembic_config(connection), revision)
-        connection.commit()
 
 
 def _copy(connection: psycopg.Connection[Any], table: str, batch: EventBatch) -> float:
@@ -126,7 +118,7 @@ def _traffic_alone(database: DatabaseSettings, seconds: float) -> _Traffic:
 def schema_v2_figures(cluster: PostgresCluster, batch: EventBatch) -> list[Figure]:
     count = len(batch.ids)
     before = create_database(cluster, "bench_v1", migrate=False)
-    _migrate_to(before, SHIPPED_REVISIONS[0])
+    migrate_to(before, SHIPPED_REVISIONS[0])
     after = create_database(cluster, "bench_v2", migrate=True)
     indexed_v1, bare_v1 = _copy_ratio(before, batch)
     indexed_v2, bare_v2 = _copy_ratio(after, batch)

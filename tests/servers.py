@@ -7,10 +7,12 @@ import tempfile
 from pathlib import Path
 
 import psycopg
+from alembic import command
 
 from costdb.engine import connect
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.migrate.runner import upgrade_to_head
+from costdb.migrate.scripts import alembic_config
 from costdb.settings import DatabaseSettings
 
 # Durability off: a test server's data is thrown away, and fsync dominates initdb-heavy tests.
@@ -46,6 +48,13 @@ def migrate_to_head(database: DatabaseSettings) -> None:
     """Apply costdb's migrations to ``database``, as ``costdb migrate`` would, in-process."""
     with connect(database, "costdb-tests") as connection:
         upgrade_to_head(connection)
+
+
+def migrate_to(database: DatabaseSettings, revision: str) -> None:
+    """Upgrade ``database`` to ``revision`` with plain Alembic: a database an older costdb left."""
+    with connect(database, "costdb-tests") as connection:
+        command.upgrade(alembic_config(connection), revision)
+        connection.commit()
 
 
 class TestServer:

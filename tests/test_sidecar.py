@@ -26,7 +26,7 @@ from costdb.settings import DatabaseSettings
 from tests.cli_runner import run_module, url_environment
 from tests.database_actions import run_sql
 from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS, ScriptCopy
-from tests.servers import TestServer, new_cluster, shared_tempdir
+from tests.servers import TestServer, migrate_to, new_cluster, shared_tempdir
 
 pytestmark = pytest.mark.slow  # runners as processes, clusters of their own
 
@@ -481,3 +481,39 @@ def test_a_full_disk_during_a_migration_rolls_it_back(
         run_sidecar(migrated_database, QUICK, scripts.config())
     assert _revision(migrated_database) == HEAD
     assert _query(migrated_database, "SELECT to_regclass('padding')") == [(None,)]
+
+
+def test_an_index_build_that_failed_half_way_is_redone_by_the_next_run(
+    empty_database: DatabaseSettings,
+) -> None:
+    """0004 builds idx_events_project_time CONCURRENTLY: a build that fails leaves an INVALID
+    index of that name and 0004 unapplied; the next run replaces it and the probe passes."""
+    migrate_to(empty_database, "0003")
+    run_sql(
+        empty_database,
+        "INSERT INTO events (trace_id, span_id, feature, provider, model, input_tokens,"
+        " output_tokens, latency_ms, estimated_cost_usd)"
+        " SELECT 't', 's', 'f', 'openai', 'm', 1, 1, 1, 0 FROM generate_series(1, 2)",
+    )
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        run_sql(
+            empty_database,
+            "CREATE UNIQUE INDEX CONCURRENTLY idx_events_project_time ON events (project_id)",
+        )
+    probe = run_module("healthcheck", env=url_environment(empty_database))
+    assert "unhealthy: pending migrations: 0004 (database at 0003)" in probe.stdout
+    result = _migrate(empty_database)
+    assert result.returncode == 0, result.stderr
+    index = _query(
+        empty_database,
+        "SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index"
+        " WHERE indexrelid = 'idx_events_project_time'::regclass",
+    )
+    assert index == [
+        (
+            True,
+            "CREATE INDEX idx_events_project_time ON public.events USING btree "
+            "(project_id, created_at)",
+        )
+    ]
+    assert run_module("healthcheck", env=url_environment(empty_database)).returncode == 0
