@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -20,7 +21,7 @@ from costdb.errors import CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.settings import load_settings
 from tests.cli_runner import clean_environment, run_module
-from tests.migration_fixtures import HEAD
+from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
 from tests.servers import shared_tempdir
 
 pytestmark = pytest.mark.slow  # each test initialises and starts a cluster of its own
@@ -110,9 +111,18 @@ def test_roles_have_exactly_their_privileges(stack_env: dict[str, str]) -> None:
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 app.execute(bookkeeping)
-        assert app.execute("SELECT count(*) FROM costdb_migration_history").fetchone() == (1,)
+        history = app.execute("SELECT count(*) FROM costdb_migration_history").fetchone()
+        assert history == (len(SHIPPED_REVISIONS),)
+        # Schema v2's table, view and functions reach the roles like the spec's tables.
+        app.execute(
+            "INSERT INTO model_pricing_tiers (pricing_id, min_input_tokens, input_price_per_1k,"
+            " output_price_per_1k) SELECT id, 200001, 2, 2 FROM model_pricing"
+        )
+        assert app.execute("SELECT count(*) FROM events_with_cost").fetchone() == (0,)
     with _connect(stack_env, "readonly") as readonly:
         assert readonly.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
+        cost = readonly.execute("SELECT costdb_event_cost('a', 'b', now(), 1000, 0, 0, 0)")
+        assert cost.fetchone() == (Decimal("1.000000"),)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             readonly.execute(
                 "INSERT INTO model_pricing (provider, model, input_price_per_1k,"
