@@ -27,6 +27,7 @@ LAYERS = {
     "healthcheck": 1,
     "costdb.migrate": 2,
     "costdb.local": 2,
+    "costdb.maintenance": 2,
     "costdb.commands": 3,
     "costdb.cli": 3,
     "costdb.__main__": 3,

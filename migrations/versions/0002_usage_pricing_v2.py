@@ -123,19 +123,19 @@ CREATE FUNCTION costdb_usage_cost(
 $fn$
 """
 
-# The price in effect at the call: the latest effective_date not after it; within it, the
-# tier with the largest minimum the call's input reaches. NULL when no price is known.
-EVENT_COST_FUNCTION = """
-CREATE FUNCTION costdb_event_cost(
-  provider text, model text, at timestamptz,
-  input_tokens integer, output_tokens integer,
-  cache_read_tokens integer, cache_write_tokens integer
-) RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-  SELECT costdb_usage_cost($4, $5, $6, $7,
-      coalesce(t.input_price_per_1k, p.input_price_per_1k),
-      coalesce(t.output_price_per_1k, p.output_price_per_1k),
-      CASE WHEN t.id IS NULL THEN p.cache_read_price_per_1k ELSE t.cache_read_price_per_1k END,
-      CASE WHEN t.id IS NULL THEN p.cache_write_price_per_1k ELSE t.cache_write_price_per_1k END)
+# The rates in effect at a call: the price row with the latest effective_date not after it;
+# within it, the tier with the largest minimum the call's input reaches. No row before a price
+# is known. One SQL SELECT returning a set: PostgreSQL inlines it into the calling query, so
+# the view and set-based callers (roll-ups) price millions of rows as one join.
+PRICE_AT_FUNCTION = """
+CREATE FUNCTION costdb_price_at(provider text, model text, at timestamptz, input_tokens integer)
+RETURNS TABLE (input_price_per_1k numeric, output_price_per_1k numeric,
+               cache_read_price_per_1k numeric, cache_write_price_per_1k numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT coalesce(t.input_price_per_1k, p.input_price_per_1k),
+         coalesce(t.output_price_per_1k, p.output_price_per_1k),
+         CASE WHEN t.id IS NULL THEN p.cache_read_price_per_1k ELSE t.cache_read_price_per_1k END,
+         CASE WHEN t.id IS NULL THEN p.cache_write_price_per_1k ELSE t.cache_write_price_per_1k END
   FROM (SELECT m.id, m.input_price_per_1k, m.output_price_per_1k,
                m.cache_read_price_per_1k, m.cache_write_price_per_1k
         FROM model_pricing m
@@ -150,13 +150,29 @@ CREATE FUNCTION costdb_event_cost(
 $fn$
 """
 
+# An event's cost at the price in effect at its time; NULL when no price is known then.
+EVENT_COST_FUNCTION = """
+CREATE FUNCTION costdb_event_cost(
+  provider text, model text, at timestamptz,
+  input_tokens integer, output_tokens integer,
+  cache_read_tokens integer, cache_write_tokens integer
+) RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
+  SELECT (SELECT costdb_usage_cost($4, $5, $6, $7, r.input_price_per_1k, r.output_price_per_1k,
+                                   r.cache_read_price_per_1k, r.cache_write_price_per_1k)
+          FROM costdb_price_at($1, $2, $3, $4) r)
+$fn$
+"""
+
 EVENTS_WITH_COST_VIEW = """
 CREATE VIEW events_with_cost AS
 SELECT e.*, c.computed_cost_usd, e.estimated_cost_usd - c.computed_cost_usd AS cost_drift_usd
 FROM events e
-CROSS JOIN LATERAL (
-  SELECT costdb_event_cost(e.provider, e.model, e.created_at, e.input_tokens, e.output_tokens,
-                           e.cached_tokens, e.cache_write_tokens) AS computed_cost_usd) c
+LEFT JOIN LATERAL (
+  SELECT costdb_usage_cost(e.input_tokens, e.output_tokens, e.cached_tokens,
+                           e.cache_write_tokens, r.input_price_per_1k, r.output_price_per_1k,
+                           r.cache_read_price_per_1k, r.cache_write_price_per_1k)
+           AS computed_cost_usd
+  FROM costdb_price_at(e.provider, e.model, e.created_at, e.input_tokens) r) c ON true
 """
 
 
@@ -212,6 +228,7 @@ def upgrade() -> None:
         unique=True,
     )
     op.execute(USAGE_COST_FUNCTION)
+    op.execute(PRICE_AT_FUNCTION)
     op.execute(EVENT_COST_FUNCTION)
     op.execute(EVENTS_WITH_COST_VIEW)
 
@@ -222,6 +239,7 @@ def downgrade() -> None:
         "DROP FUNCTION costdb_event_cost(text, text, timestamptz, integer, integer, integer,"
         " integer)"
     )
+    op.execute("DROP FUNCTION costdb_price_at(text, text, timestamptz, integer)")
     op.execute(
         "DROP FUNCTION costdb_usage_cost(integer, integer, integer, integer, numeric, numeric,"
         " numeric, numeric)"

@@ -96,6 +96,151 @@ def health(arguments: tuple[str, ...]) -> None:
     probe(arguments, prog="costdb health")
 
 
+def _database_failure(exc: Exception) -> CostdbError:
+    """A driver error raised mid-command, as the one line every command ends with."""
+    from costdb.connection import server_message  # noqa: PLC0415
+
+    return CostdbError(f"database error: {server_message(exc)}")
+
+
+@cli.command()
+@click.option(
+    "--period",
+    type=click.Choice(["hour", "day"]),
+    default="hour",
+    show_default=True,
+    help="The roll-up period (UTC).",
+)
+@click.option(
+    "--since",
+    default="2d",
+    show_default=True,
+    help="Recompute closed periods from here: an ISO time or a duration ago (48h, 7d).",
+)
+@click.option(
+    "--until",
+    default=None,
+    help="Up to here (default: now); only periods that have ended by then are recomputed.",
+)
+@click.option(
+    "--every",
+    default=None,
+    help="Run again at this interval (60s, 5m) until SIGTERM or Ctrl-C; --since stays relative.",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to keep retrying while the database does not accept connections.",
+)
+def rollup(
+    period: str, since: str, until: str | None, every: str | None, wait_seconds: float
+) -> None:
+    """Recompute cost_aggregates from events for the closed periods in range.
+
+    Exact and idempotent: each period in one transaction under its own advisory lock; a re-run
+    over unchanged events writes nothing; a late event is picked up by the next run over its
+    period. Cost is the database's (events_with_cost), or the client's estimate where no price
+    was in effect.
+    """
+    from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
+    from costdb.maintenance.scheduling import run_every  # noqa: PLC0415
+
+    interval = parse_duration(every, "--every") if every else None
+    run_every(interval, lambda: _roll_up_once(period, since, until, wait_seconds))
+
+
+def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: float) -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
+
+    from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
+    from costdb.maintenance.rollup import roll_up  # noqa: PLC0415
+    from costdb.maintenance.session import maintenance_connection  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    start = parse_instant(since, "--since", now)
+    end = parse_instant(until, "--until", now) if until else now
+    try:
+        with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
+            roll_up(connection, period, start, end)
+    except psycopg.Error as exc:
+        raise _database_failure(exc) from None
+
+
+@cli.command()
+@click.option("--keep", required=True, help="Keep this much history: 400d, 12w, ... (a duration).")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Events deleted per statement (each its own short transaction).",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to keep retrying while the database does not accept connections.",
+)
+def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) -> None:
+    """Delete events older than --keep (to midnight UTC), with their analyses and embeddings.
+
+    In short batches, oldest first; roll-ups are kept; nothing newer than the horizon is
+    touched. Prints how many rows it deleted per table.
+    """
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
+
+    from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
+    from costdb.maintenance.retention import apply_retention, horizon_for  # noqa: PLC0415
+    from costdb.maintenance.session import maintenance_connection  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    horizon = horizon_for(datetime.now(UTC), parse_duration(keep, "--keep"))
+    try:
+        with maintenance_connection(
+            load_settings(), "costdb-retention", wait_seconds
+        ) as connection:
+            report = apply_retention(connection, horizon, batch_size=batch_size, dry_run=dry_run)
+    except psycopg.Error as exc:
+        raise _database_failure(exc) from None
+    click.echo(report.line())
+
+
+@cli.command()
+@click.argument("event_id")
+@click.option(
+    "-k",
+    "k",
+    type=click.IntRange(min=1, max=1000),
+    default=10,
+    show_default=True,
+    help="How many similar prompts at most.",
+)
+@click.option(
+    "--min-similarity",
+    type=click.FloatRange(min=-1, max=1),
+    default=0.95,
+    show_default=True,
+    help="Cosine similarity threshold for near-duplicates.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+def similar(event_id: str, k: int, min_similarity: float, as_json: bool) -> None:
+    """The k most similar earlier prompts of EVENT_ID's project (exact duplicates first)."""
+    from costdb.maintenance.similar import print_similar  # noqa: PLC0415
+
+    print_similar(event_id, k, min_similarity, as_json=as_json)
+
+
 @cli.group()
 def export() -> None:
     """Write the schema for other languages' clients."""

@@ -46,8 +46,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-REQUIRED_EXTENSIONS = {"vector": "0.5.0"}
-"""Extensions the schema needs, with the oldest usable version (HNSW arrived in pgvector 0.5.0)."""
+REQUIRED_EXTENSIONS = {"vector": "0.8.0"}
+"""Extensions the schema needs, with the oldest usable version (HNSW arrived in pgvector 0.5.0;
+the similar-prompts function needs 0.8.0's iterative index scans)."""
 
 EMBEDDING_DIMENSIONS = 1536
 """OpenAI ``text-embedding-3-small`` / ``ada-002`` size, as the spec fixes it."""
@@ -375,10 +376,13 @@ class CostAggregate(Base):
 SQL_FUNCTIONS = (
     "costdb_uuidv7()",
     "costdb_usage_cost(integer,integer,integer,integer,numeric,numeric,numeric,numeric)",
+    "costdb_price_at(text,text,timestamp with time zone,integer)",
     "costdb_event_cost(text,text,timestamp with time zone,integer,integer,integer,integer)",
+    "costdb_similar_prompts(uuid,integer,double precision)",
+    "costdb_cache_savings(text,timestamp with time zone,timestamp with time zone,double precision)",
 )
-"""Functions revision 0002 creates (signatures as PostgreSQL prints them): SQLAlchemy models
-cannot declare them, so the probe's manifest lists them from here."""
+"""Functions revisions 0002 and 0005 create (signatures as PostgreSQL prints them): SQLAlchemy
+models cannot declare them, so the probe's manifest lists them from here."""
 
 VIEWS = ("events_with_cost",)
 """``events`` with ``computed_cost_usd`` (``costdb_event_cost`` at the event's time) and

@@ -1,0 +1,1 @@
+"""The database's recurring work: roll-ups, retention, duplicate-prompt detection."""

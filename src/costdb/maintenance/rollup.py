@@ -1,0 +1,171 @@
+"""``costdb rollup``: ``cost_aggregates`` recomputed from ``events``, exactly and idempotently.
+
+Each closed period (an hour or a day, UTC) in the range is recomputed in its own transaction,
+under a transaction-level advisory lock on that period: concurrent runs take turns per period
+instead of interleaving, and a late event committed in a closed period is picked up by the
+next run over it. A period's rows are written with ``INSERT ... ON CONFLICT DO UPDATE ...
+WHERE`` the values differ, so a re-run over unchanged events writes nothing.
+
+Cost is the database's: ``events_with_cost.computed_cost_usd`` (the price in effect at each
+call, tiers and cache prices included), or the client's ``estimated_cost_usd`` for an event
+no price covered. ``total_tokens`` is ``input_tokens + output_tokens`` (cache reads and writes
+and reasoning are inside them). The spec's ``integer`` counters and ``numeric(12,6)`` cost
+cannot hold more than 2,147,483,647 tokens or calls or $999,999.999999 per key and period:
+a period that would exceed them stops the run with an error naming the key, and nothing of
+that period is written (never a wrapped or rounded number). A key whose events are all gone
+(retention) keeps its roll-up: roll-ups outlive raw events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from costdb.errors import CostdbError
+
+log = logging.getLogger("costdb.rollup")
+
+PERIODS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+INTEGER_MAX = 2_147_483_647
+COST_MAX = Decimal("999999.999999")  # numeric(12,6)
+LOCK_NAMESPACE = 0x636F7374  # "cost": the first key of the per-period advisory lock
+
+AGGREGATE = """
+CREATE TEMPORARY TABLE costdb_rollup_period ON COMMIT DROP AS
+SELECT project_id, feature, model,
+       sum(coalesce(computed_cost_usd, estimated_cost_usd)) AS total_cost,
+       sum(input_tokens::bigint + output_tokens) AS total_tokens,
+       count(*) AS call_count,
+       round(avg(latency_ms), 2) AS avg_latency
+FROM events_with_cost
+WHERE created_at >= %(start)s AND created_at < %(end)s
+GROUP BY project_id, feature, model
+"""
+
+OVERFLOW = """
+SELECT project_id, feature, model, total_tokens, call_count, total_cost
+FROM costdb_rollup_period
+WHERE total_tokens > %(integer_max)s OR call_count > %(integer_max)s OR total_cost > %(cost_max)s
+ORDER BY project_id, feature, model LIMIT 1
+"""
+
+UPSERT = """
+INSERT INTO cost_aggregates AS a (project_id, feature, model, period, period_start,
+                                  total_cost, total_tokens, call_count, avg_latency)
+SELECT project_id, feature, model, %(period)s, %(start)s,
+       total_cost, total_tokens, call_count, avg_latency
+FROM costdb_rollup_period
+ON CONFLICT (project_id, feature, model, period, period_start) DO UPDATE
+SET total_cost = EXCLUDED.total_cost, total_tokens = EXCLUDED.total_tokens,
+    call_count = EXCLUDED.call_count, avg_latency = EXCLUDED.avg_latency
+WHERE (a.total_cost, a.total_tokens, a.call_count, a.avg_latency)
+      IS DISTINCT FROM
+      (EXCLUDED.total_cost, EXCLUDED.total_tokens, EXCLUDED.call_count, EXCLUDED.avg_latency)
+"""
+
+
+class RollupOverflow(CostdbError):
+    """A period's totals do not fit the spec's column types; nothing of it was written."""
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    start: datetime
+    keys: int
+    written: int
+
+
+def period_start(instant: datetime, period: str) -> datetime:
+    """The start (UTC) of the ``period`` containing ``instant``."""
+    utc = instant.astimezone(UTC)
+    if period == "hour":
+        return utc.replace(minute=0, second=0, microsecond=0)
+    return utc.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def closed_periods(since: datetime, until: datetime, period: str) -> Iterator[datetime]:
+    """Starts of the periods that begin at or after ``since``'s period and end by ``until``."""
+    length = PERIODS[period]
+    start = period_start(since, period)
+    while start + length <= until:
+        yield start
+        start += length
+
+
+def _overflow_error(row: tuple[Any, ...], period: str, start: datetime) -> RollupOverflow:
+    project, feature, model, tokens, calls, cost = row
+    what = (
+        f"{tokens:,} tokens"
+        if tokens > INTEGER_MAX
+        else f"{calls:,} calls"
+        if calls > INTEGER_MAX
+        else f"${cost} of cost"
+    )
+    return RollupOverflow(
+        f"the {period} from {start.isoformat()} for project {project!r}, feature {feature!r}, "
+        f"model {model!r} has {what}, more than cost_aggregates can hold (integer counters, "
+        "numeric(12,6) cost): roll it up by hour, or split the key; nothing of it was written"
+    )
+
+
+def roll_up_period(connection: Any, period: str, start: datetime) -> PeriodResult:
+    """Recompute one closed period in one transaction (``connection`` is not in autocommit)."""
+    parameters = {
+        "period": period,
+        "start": start,
+        "end": start + PERIODS[period],
+        "integer_max": INTEGER_MAX,
+        "cost_max": COST_MAX,
+    }
+    with connection.transaction():
+        connection.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            (LOCK_NAMESPACE, f"{period}:{start.isoformat()}"),
+        )
+        connection.execute(AGGREGATE, parameters)
+        overflow = connection.execute(OVERFLOW, parameters).fetchone()
+        if overflow is not None:
+            raise _overflow_error(overflow, period, start)
+        keys = connection.execute("SELECT count(*) FROM costdb_rollup_period").fetchone()[0]
+        written = connection.execute(UPSERT, parameters).rowcount
+    return PeriodResult(start, int(keys), max(written, 0))
+
+
+@dataclass(frozen=True)
+class RollupSummary:
+    period: str
+    periods: int
+    keys: int
+    written: int
+
+
+def roll_up(connection: Any, period: str, since: datetime, until: datetime) -> RollupSummary:
+    """Every closed ``period`` from ``since`` to ``until``, oldest first, one transaction each."""
+    if period not in PERIODS:
+        raise CostdbError(f"--period must be hour or day, not {period!r}")
+    results = [
+        roll_up_period(connection, period, start) for start in closed_periods(since, until, period)
+    ]
+    summary = RollupSummary(
+        period,
+        len(results),
+        sum(result.keys for result in results),
+        sum(result.written for result in results),
+    )
+    log.info(
+        "rolled up %d closed %s period(s) from %s to %s: %d key(s), %d row(s) written, "
+        "%d unchanged",
+        summary.periods,
+        period,
+        period_start(since, period).isoformat(),
+        until.isoformat(),
+        summary.keys,
+        summary.written,
+        summary.keys - summary.written,
+        extra={"event": "rollup"},
+    )
+    return summary

@@ -1,0 +1,42 @@
+"""Once, or at an interval until told to stop: the long-running mode of maintenance commands.
+
+In the long-running mode (Compose's ``rollup`` service) a failed run is logged in one line and
+the next run comes at the next tick: a database restart or a transient error must not end the
+service. SIGTERM and SIGINT end it between runs (exit 0), or interrupt the wait at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from types import FrameType
+
+from costdb.errors import CostdbError
+
+log = logging.getLogger("costdb")
+
+
+def run_every(interval: timedelta | None, action: Callable[[], None]) -> None:
+    """``action()`` once (errors propagate), or every ``interval`` until a stop signal."""
+    if interval is None:
+        action()
+        return
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: stopping after this run", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_stop)
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            action()
+        except CostdbError as exc:
+            log.error("error: %s (next run in %s)", exc, interval, extra={"event": "error"})
+        stop.wait(max(0.0, interval.total_seconds() - (time.monotonic() - started)))
