@@ -39,7 +39,7 @@ lint: $(BIN)/costdb  ## ruff, mypy, squawk on each migration's SQL, hadolint, Co
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
-	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/db.yaml deploy/kubernetes/health.yaml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/db.yaml deploy/kubernetes/health.yaml deploy/kubernetes/maintenance.yaml
 	bash -n scripts/*.sh initdb/*.sh docker/*.sh
 
 fmt: $(BIN)/costdb  ## format and fix what ruff can

@@ -173,7 +173,7 @@ def test_init_scripts_mark_the_first_boot_from_first_to_last() -> None:
 
 def _kubernetes() -> dict[str, dict[str, Any]]:
     documents = {}
-    for name in ("db.yaml", "health.yaml"):
+    for name in ("db.yaml", "health.yaml", "maintenance.yaml"):
         for document in yaml.safe_load_all((REPO / "deploy" / "kubernetes" / name).read_text()):
             documents[f"{document['kind']}/{document['metadata']['name']}"] = document
     return documents
@@ -303,3 +303,19 @@ def test_kubernetes_images_carry_the_version_of_pyproject() -> None:
     for pod in pods:
         for container in pod.get("initContainers", []) + pod["containers"]:
             assert ":" not in container["image"]  # the tag comes from kustomization.yaml
+
+
+@pytest.mark.parametrize("job", ["costdb-rollup", "costdb-retention"])
+def test_kubernetes_runs_the_maintenance_jobs_as_the_app_role(job: str) -> None:
+    cron = _kubernetes()[f"CronJob/{job}"]["spec"]
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["PGUSER"] == "costdb_app"
+    mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+    assert str(Path(env["PGPASSWORD_FILE"]).parent) in mounts
+    result = run_module("costdb", *container["args"], "--help", env=clean_environment())
+    assert result.returncode == 0, result.stderr
+
