@@ -19,6 +19,7 @@ from bench import (
     data,
     ingest,
     lifecycle,
+    maintenance,
     probe,
     reliability,
     schema_v2,
@@ -98,6 +99,10 @@ def _schema_v2(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return schema_v2.schema_v2_figures(cluster, data.events(sizes.events, seed=13))
 
 
+def _maintenance(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return maintenance.maintenance_figures(cluster, data.events(sizes.events, seed=17))
+
+
 def _reliability(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     database = create_database(cluster, "bench_reliability", migrate=True)
     return reliability.reliability_figures(database, burst=500, requests=sizes.soak_requests)
@@ -114,6 +119,7 @@ SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "containers": _containers,
     "data": _data,
     "schema-v2": _schema_v2,
+    "maintenance": _maintenance,
 }
 
 

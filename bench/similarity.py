@@ -1,9 +1,15 @@
 """Similarity: top-10 cosine neighbours among stored 1536-d prompt embeddings, through the
-HNSW index (p50 latency, recall@10) beside the exact scan the index replaces."""
+HNSW index (p50 latency, recall@10) beside the exact scan the index replaces: over all
+prompts, within one project (the duplicate-prompt search: pgvector's defaults, then the
+settings ``costdb_similar_prompts`` runs with), and through a ``halfvec`` expression index.
+
+The embeddings are clustered like prompts (topics, templates, near-duplicates) and belong to
+the events' projects (Zipf: a few large tenants, a long tail)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -12,12 +18,24 @@ from numpy.typing import NDArray
 from pgvector.psycopg import register_vector
 
 from bench.data import embeddings
-from bench.harness import Figure, median
+from bench.harness import Figure, median, percentile
 from costdb.schema import EMBEDDING_DIMENSIONS
 from costdb.settings import DatabaseSettings
 
 K = 10
 QUERY = "SELECT event_id FROM prompt_embeddings ORDER BY embedding <=> %s LIMIT 10"
+PROJECT_QUERY = (
+    "SELECT p.event_id FROM prompt_embeddings p JOIN events e ON e.id = p.event_id"
+    " WHERE e.project_id = %s ORDER BY p.embedding <=> %s LIMIT 10"
+)
+HALFVEC = f"halfvec({EMBEDDING_DIMENSIONS})"
+HALFVEC_QUERY = (
+    f"SELECT event_id FROM prompt_embeddings ORDER BY embedding::{HALFVEC} <=> %s::{HALFVEC}"
+    " LIMIT 10"
+)
+# What costdb_similar_prompts sets for itself (revision 0005); pgvector's defaults otherwise.
+FUNCTION_SETTINGS = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order"}
+DEFAULT_SETTINGS = {"hnsw.ef_search": "40", "hnsw.iterative_scan": "off"}
 
 
 def _load(
@@ -60,16 +78,34 @@ def _load(
 
 
 def _search(
-    connection: psycopg.Connection[Any], queries: np.ndarray, exact: bool
+    connection: psycopg.Connection[Any],
+    sql: str,
+    arguments: Sequence[tuple[Any, ...]],
+    exact: bool,
 ) -> tuple[list[float], list[set[object]]]:
     connection.execute(b"SET enable_indexscan = " + (b"off" if exact else b"on"))
     times, results = [], []
-    for query in queries:
+    for values in arguments:
         started = time.perf_counter()
-        rows = connection.execute(QUERY.encode(), (query,)).fetchall()
+        rows = connection.execute(sql.encode(), values).fetchall()
         times.append(time.perf_counter() - started)
         results.append({row[0] for row in rows})
+    connection.execute(b"SET enable_indexscan = on")
     return times, results
+
+
+def _settings(connection: psycopg.Connection[Any], settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+
+
+def _projects(connection: psycopg.Connection[Any], event_ids: list[object]) -> list[str]:
+    rows = dict(
+        connection.execute(
+            "SELECT id, project_id FROM events WHERE id = ANY(%s)", (event_ids,)
+        ).fetchall()
+    )
+    return [rows[event_id] for event_id in event_ids]
 
 
 def _recall(
@@ -94,6 +130,18 @@ def _recall(
     return float(np.mean(hits))
 
 
+def _halfvec_index(connection: psycopg.Connection[Any]) -> tuple[float, int]:
+    started = time.perf_counter()
+    connection.execute(
+        f"CREATE INDEX bench_halfvec ON prompt_embeddings USING hnsw"
+        f" ((embedding::{HALFVEC}) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64)".encode()
+    )
+    connection.commit()
+    build = time.perf_counter() - started
+    row = connection.execute(b"SELECT pg_relation_size('bench_halfvec')").fetchone()
+    return build, int(row[0]) if row else 0
+
+
 def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> list[Figure]:
     with psycopg.connect(database.conninfo("bench")) as connection:
         # Never prepared: a prepared plan would keep using the index after enable_indexscan
@@ -102,20 +150,42 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
         register_vector(connection)
         stored = embeddings(count, EMBEDDING_DIMENSIONS)
         build, event_ids = _load(connection, stored)
-        # A query is a new prompt of a known kind: a stored one, slightly changed.
+        # A query is a new prompt of a known kind: a stored one, slightly changed, searched
+        # for within the project of the event it was taken from.
         noise = np.random.default_rng(12).normal(0, 0.01, (queries, EMBEDDING_DIMENSIONS))
         probes = (stored[:queries] + noise).astype(np.float32)
+        projects = _projects(connection, event_ids[:queries])
+        everywhere = [(probe,) for probe in probes]
+        per_project = list(zip(projects, probes, strict=True))
         connection.execute(QUERY.encode(), (probes[0],)).fetchall()  # warm
-        hnsw_times, hnsw_hits = _search(connection, probes, exact=False)
+        hnsw_times, hnsw_hits = _search(connection, QUERY, everywhere, exact=False)
         plan = connection.execute(b"EXPLAIN " + QUERY.encode(), (probes[0],)).fetchall()
-        exact_times, exact_hits = _search(connection, probes, exact=True)
+        exact_times, exact_hits = _search(connection, QUERY, everywhere, exact=True)
+        project_exact_times, project_truth = _search(
+            connection, PROJECT_QUERY, per_project, exact=True
+        )
+        _settings(connection, DEFAULT_SETTINGS)
+        _, default_hits = _search(connection, PROJECT_QUERY, per_project, exact=False)
+        _settings(connection, FUNCTION_SETTINGS)
+        project_times, project_hits = _search(connection, PROJECT_QUERY, per_project, exact=False)
+        _settings(connection, DEFAULT_SETTINGS)
         size = connection.execute(
             b"SELECT pg_relation_size('idx_prompt_embeddings_hnsw'),"
             b" pg_table_size('prompt_embeddings')"
         ).fetchone()
+        half_build, half_size = _halfvec_index(connection)
+        connection.execute(b"DROP INDEX idx_prompt_embeddings_hnsw")  # only halfvec is left
+        half_times, half_hits = _search(connection, HALFVEC_QUERY, everywhere, exact=False)
+        half_plan = connection.execute(
+            b"EXPLAIN " + HALFVEC_QUERY.encode(), (probes[0],)
+        ).fetchall()
         connection.rollback()
     recall = _recall(stored, event_ids, probes, hnsw_hits, exact_hits)
+    project_recall = _recall(stored, event_ids, probes, project_hits, project_truth)
+    default_recall = _recall(stored, event_ids, probes, default_hits, project_truth)
+    half_recall = _recall(stored, event_ids, probes, half_hits, exact_hits)
     uses_index = any("idx_prompt_embeddings_hnsw" in str(line) for line in plan)
+    half_uses_index = any("bench_halfvec" in str(line) for line in half_plan)
     index_mib, table_mib = (size[0] / 2**20, size[1] / 2**20) if size else (0.0, 0.0)
     return [
         Figure(
@@ -136,9 +206,47 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
         ),
         Figure(
             "similarity",
+            f"top-{K} within one project, costdb_similar_prompts' settings "
+            "(ef_search 100, iterative relaxed_order), p50",
+            median(project_times) * 1000,
+            "ms",
+            "exact (no vector index)",
+            median(project_exact_times) * 1000,
+            note=f"p99 {percentile(project_times, 0.99) * 1000:.1f} ms, exact p99 "
+            f"{percentile(project_exact_times, 0.99) * 1000:.1f} ms",
+        ),
+        Figure(
+            "similarity",
+            "recall@10 within one project, costdb_similar_prompts' settings",
+            project_recall,
+            "",
+            "pgvector's defaults (ef_search 40, no iterative scan)",
+            default_recall,
+            note="the project filter drops candidates after the index: defaults starve it",
+        ),
+        Figure(
+            "similarity",
             "HNSW index build (m=16, ef_construction=64)",
             build,
             "s",
             note=f"index {index_mib:,.0f} MiB, table {table_mib:,.0f} MiB",
+        ),
+        Figure(
+            "similarity",
+            "halfvec expression index: size (vs vector index)",
+            half_size / 2**20,
+            "MiB",
+            "vector index",
+            index_mib,
+            note=f"build {half_build:.1f} s vs {build:.1f} s",
+        ),
+        Figure(
+            "similarity",
+            "halfvec expression index: top-10 p50",
+            median(half_times) * 1000,
+            "ms",
+            "vector index",
+            median(hnsw_times) * 1000,
+            note=f"recall@10 {half_recall:.3f} vs {recall:.3f}; plan uses it: {half_uses_index}",
         ),
     ]

@@ -1,9 +1,10 @@
 """``costdb rollup``: ``cost_aggregates`` recomputed from ``events``, exactly and idempotently.
 
-Each closed period (an hour or a day, UTC) in the range is recomputed in its own transaction,
-under a transaction-level advisory lock on that period: concurrent runs take turns per period
-instead of interleaving, and a late event committed in a closed period is picked up by the
-next run over it. A period's rows are written with ``INSERT ... ON CONFLICT DO UPDATE ...
+The closed periods (hours or days, UTC) in the range are recomputed one UTC day per
+transaction (a bounded amount of work: one day of events), under a transaction-level advisory
+lock on each period, taken in time order: concurrent runs take turns per period instead of
+interleaving, and a late event committed in a closed period is picked up by the next run over
+it. A period's rows are written with ``INSERT ... ON CONFLICT DO UPDATE ...
 WHERE`` the values differ, so a re-run over unchanged events writes nothing.
 
 Cost is the database's: ``events_with_cost.computed_cost_usd`` (the price in effect at each
@@ -36,27 +37,27 @@ LOCK_NAMESPACE = 0x636F7374  # "cost": the first key of the per-period advisory 
 
 AGGREGATE = """
 CREATE TEMPORARY TABLE costdb_rollup_period ON COMMIT DROP AS
-SELECT project_id, feature, model,
+SELECT project_id, feature, model, date_trunc(%(period)s, created_at, 'UTC') AS period_start,
        sum(coalesce(computed_cost_usd, estimated_cost_usd)) AS total_cost,
        sum(input_tokens::bigint + output_tokens) AS total_tokens,
        count(*) AS call_count,
        round(avg(latency_ms), 2) AS avg_latency
 FROM events_with_cost
 WHERE created_at >= %(start)s AND created_at < %(end)s
-GROUP BY project_id, feature, model
+GROUP BY project_id, feature, model, 4
 """
 
 OVERFLOW = """
-SELECT project_id, feature, model, total_tokens, call_count, total_cost
+SELECT period_start, project_id, feature, model, total_tokens, call_count, total_cost
 FROM costdb_rollup_period
 WHERE total_tokens > %(integer_max)s OR call_count > %(integer_max)s OR total_cost > %(cost_max)s
-ORDER BY project_id, feature, model LIMIT 1
+ORDER BY period_start, project_id, feature, model LIMIT 1
 """
 
 UPSERT = """
 INSERT INTO cost_aggregates AS a (project_id, feature, model, period, period_start,
                                   total_cost, total_tokens, call_count, avg_latency)
-SELECT project_id, feature, model, %(period)s, %(start)s,
+SELECT project_id, feature, model, %(period)s, period_start,
        total_cost, total_tokens, call_count, avg_latency
 FROM costdb_rollup_period
 ON CONFLICT (project_id, feature, model, period, period_start) DO UPDATE
@@ -73,8 +74,8 @@ class RollupOverflow(CostdbError):
 
 
 @dataclass(frozen=True)
-class PeriodResult:
-    start: datetime
+class ChunkResult:
+    periods: int
     keys: int
     written: int
 
@@ -96,8 +97,20 @@ def closed_periods(since: datetime, until: datetime, period: str) -> Iterator[da
         start += length
 
 
-def _overflow_error(row: tuple[Any, ...], period: str, start: datetime) -> RollupOverflow:
-    project, feature, model, tokens, calls, cost = row
+def _by_day(starts: list[datetime]) -> Iterator[list[datetime]]:
+    """Consecutive period starts grouped by their UTC day: one transaction's work."""
+    chunk: list[datetime] = []
+    for start in starts:
+        if chunk and start.date() != chunk[0].date():
+            yield chunk
+            chunk = []
+        chunk.append(start)
+    if chunk:
+        yield chunk
+
+
+def _overflow_error(row: tuple[Any, ...], period: str) -> RollupOverflow:
+    start, project, feature, model, tokens, calls, cost = row
     what = (
         f"{tokens:,} tokens"
         if tokens > INTEGER_MAX
@@ -106,33 +119,35 @@ def _overflow_error(row: tuple[Any, ...], period: str, start: datetime) -> Rollu
         else f"${cost} of cost"
     )
     return RollupOverflow(
-        f"the {period} from {start.isoformat()} for project {project!r}, feature {feature!r}, "
-        f"model {model!r} has {what}, more than cost_aggregates can hold (integer counters, "
-        "numeric(12,6) cost): roll it up by hour, or split the key; nothing of it was written"
+        f"the {period} from {start.astimezone(UTC).isoformat()} for project {project!r}, "
+        f"feature {feature!r}, model {model!r} has {what}, more than cost_aggregates can hold "
+        "(integer counters, numeric(12,6) cost): roll it up by hour, or split the key; "
+        "nothing of that day was written"
     )
 
 
-def roll_up_period(connection: Any, period: str, start: datetime) -> PeriodResult:
-    """Recompute one closed period in one transaction (``connection`` is not in autocommit)."""
+def roll_up_chunk(connection: Any, period: str, starts: list[datetime]) -> ChunkResult:
+    """Recompute consecutive closed periods of one day in one transaction."""
     parameters = {
         "period": period,
-        "start": start,
-        "end": start + PERIODS[period],
+        "start": starts[0],
+        "end": starts[-1] + PERIODS[period],
         "integer_max": INTEGER_MAX,
         "cost_max": COST_MAX,
     }
     with connection.transaction():
-        connection.execute(
-            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-            (LOCK_NAMESPACE, f"{period}:{start.isoformat()}"),
-        )
+        for start in starts:  # in time order, the same in every run: no deadlock
+            connection.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                (LOCK_NAMESPACE, f"{period}:{start.isoformat()}"),
+            )
         connection.execute(AGGREGATE, parameters)
         overflow = connection.execute(OVERFLOW, parameters).fetchone()
         if overflow is not None:
-            raise _overflow_error(overflow, period, start)
+            raise _overflow_error(overflow, period)
         keys = connection.execute("SELECT count(*) FROM costdb_rollup_period").fetchone()[0]
         written = connection.execute(UPSERT, parameters).rowcount
-    return PeriodResult(start, int(keys), max(written, 0))
+    return ChunkResult(len(starts), int(keys), max(written, 0))
 
 
 @dataclass(frozen=True)
@@ -144,15 +159,14 @@ class RollupSummary:
 
 
 def roll_up(connection: Any, period: str, since: datetime, until: datetime) -> RollupSummary:
-    """Every closed ``period`` from ``since`` to ``until``, oldest first, one transaction each."""
+    """Every closed ``period`` from ``since`` to ``until``, oldest first, a day per transaction."""
     if period not in PERIODS:
         raise CostdbError(f"--period must be hour or day, not {period!r}")
-    results = [
-        roll_up_period(connection, period, start) for start in closed_periods(since, until, period)
-    ]
+    starts = list(closed_periods(since, until, period))
+    results = [roll_up_chunk(connection, period, chunk) for chunk in _by_day(starts)]
     summary = RollupSummary(
         period,
-        len(results),
+        sum(result.periods for result in results),
         sum(result.keys for result in results),
         sum(result.written for result in results),
     )
