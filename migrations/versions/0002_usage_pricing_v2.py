@@ -123,31 +123,44 @@ CREATE FUNCTION costdb_usage_cost(
 $fn$
 """
 
-# The rates in effect at a call: the price row with the latest effective_date not after it;
-# within it, the tier with the largest minimum the call's input reaches. No row before a price
-# is known. One SQL SELECT returning a set: PostgreSQL inlines it into the calling query, so
-# the view and set-based callers (roll-ups) price millions of rows as one join.
-PRICE_AT_FUNCTION = """
-CREATE FUNCTION costdb_price_at(provider text, model text, at timestamptz, input_tokens integer)
-RETURNS TABLE (input_price_per_1k numeric, output_price_per_1k numeric,
-               cache_read_price_per_1k numeric, cache_write_price_per_1k numeric)
-LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-  SELECT coalesce(t.input_price_per_1k, p.input_price_per_1k),
-         coalesce(t.output_price_per_1k, p.output_price_per_1k),
-         CASE WHEN t.id IS NULL THEN p.cache_read_price_per_1k ELSE t.cache_read_price_per_1k END,
-         CASE WHEN t.id IS NULL THEN p.cache_write_price_per_1k ELSE t.cache_write_price_per_1k END
-  FROM (SELECT m.id, m.input_price_per_1k, m.output_price_per_1k,
-               m.cache_read_price_per_1k, m.cache_write_price_per_1k
-        FROM model_pricing m
-        WHERE m.provider = $1 AND m.model = $2 AND m.effective_date <= $3
-        ORDER BY m.effective_date DESC LIMIT 1) p
-  LEFT JOIN LATERAL (
-        SELECT r.id, r.input_price_per_1k, r.output_price_per_1k,
-               r.cache_read_price_per_1k, r.cache_write_price_per_1k
-        FROM model_pricing_tiers r
-        WHERE r.pricing_id = p.id AND r.min_input_tokens <= $4
-        ORDER BY r.min_input_tokens DESC LIMIT 1) t ON true
-$fn$
+# Every price as a range of time and input size it applies to: a model_pricing row from its
+# effective_date until the next row's of the same provider and model; within it, the base
+# prices below the first tier's min_input_tokens and each tier up to the next one. A call is
+# priced by the one range holding its (provider, model, created_at, input_tokens): the row
+# with the latest effective_date not after the call and the tier with the largest minimum its
+# input reaches. Ranges rather than a per-call lookup, so that pricing millions of events
+# (the view, roll-ups) is one hash join on (provider, model) against a table of a few rows.
+RATES_VIEW = """
+CREATE VIEW costdb_rates AS
+WITH prices AS (
+  SELECT p.id, p.provider, p.model, p.effective_date AS valid_from,
+         coalesce(lead(p.effective_date) OVER (PARTITION BY p.provider, p.model
+                                               ORDER BY p.effective_date),
+                  'infinity'::timestamptz) AS valid_until,
+         p.input_price_per_1k, p.output_price_per_1k,
+         p.cache_read_price_per_1k, p.cache_write_price_per_1k
+  FROM model_pricing p
+), tiers AS (
+  SELECT t.pricing_id, t.min_input_tokens::bigint AS min_input_tokens,
+         coalesce(lead(t.min_input_tokens) OVER (PARTITION BY t.pricing_id
+                                                 ORDER BY t.min_input_tokens),
+                  2147483648) AS max_input_tokens,
+         t.input_price_per_1k, t.output_price_per_1k,
+         t.cache_read_price_per_1k, t.cache_write_price_per_1k
+  FROM model_pricing_tiers t
+)
+SELECT p.provider, p.model, p.valid_from, p.valid_until,
+       0::bigint AS min_input_tokens,
+       coalesce((SELECT min(t.min_input_tokens) FROM tiers t WHERE t.pricing_id = p.id),
+                2147483648) AS max_input_tokens,
+       p.input_price_per_1k, p.output_price_per_1k,
+       p.cache_read_price_per_1k, p.cache_write_price_per_1k
+FROM prices p
+UNION ALL
+SELECT p.provider, p.model, p.valid_from, p.valid_until, t.min_input_tokens, t.max_input_tokens,
+       t.input_price_per_1k, t.output_price_per_1k,
+       t.cache_read_price_per_1k, t.cache_write_price_per_1k
+FROM prices p JOIN tiers t ON t.pricing_id = p.id
 """
 
 # An event's cost at the price in effect at its time; NULL when no price is known then.
@@ -159,7 +172,9 @@ CREATE FUNCTION costdb_event_cost(
 ) RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
   SELECT (SELECT costdb_usage_cost($4, $5, $6, $7, r.input_price_per_1k, r.output_price_per_1k,
                                    r.cache_read_price_per_1k, r.cache_write_price_per_1k)
-          FROM costdb_price_at($1, $2, $3, $4) r)
+          FROM costdb_rates r
+          WHERE r.provider = $1 AND r.model = $2 AND $3 >= r.valid_from AND $3 < r.valid_until
+            AND $4 >= r.min_input_tokens AND $4 < r.max_input_tokens)
 $fn$
 """
 
@@ -167,12 +182,15 @@ EVENTS_WITH_COST_VIEW = """
 CREATE VIEW events_with_cost AS
 SELECT e.*, c.computed_cost_usd, e.estimated_cost_usd - c.computed_cost_usd AS cost_drift_usd
 FROM events e
-LEFT JOIN LATERAL (
+LEFT JOIN costdb_rates r
+  ON r.provider = e.provider AND r.model = e.model
+ AND e.created_at >= r.valid_from AND e.created_at < r.valid_until
+ AND e.input_tokens >= r.min_input_tokens AND e.input_tokens < r.max_input_tokens
+CROSS JOIN LATERAL (
   SELECT costdb_usage_cost(e.input_tokens, e.output_tokens, e.cached_tokens,
                            e.cache_write_tokens, r.input_price_per_1k, r.output_price_per_1k,
                            r.cache_read_price_per_1k, r.cache_write_price_per_1k)
-           AS computed_cost_usd
-  FROM costdb_price_at(e.provider, e.model, e.created_at, e.input_tokens) r) c ON true
+           AS computed_cost_usd) c
 """
 
 
@@ -228,18 +246,18 @@ def upgrade() -> None:
         unique=True,
     )
     op.execute(USAGE_COST_FUNCTION)
-    op.execute(PRICE_AT_FUNCTION)
+    op.execute(RATES_VIEW)
     op.execute(EVENT_COST_FUNCTION)
     op.execute(EVENTS_WITH_COST_VIEW)
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW events_with_cost")
+    op.execute("DROP VIEW costdb_rates")
     op.execute(
         "DROP FUNCTION costdb_event_cost(text, text, timestamptz, integer, integer, integer,"
         " integer)"
     )
-    op.execute("DROP FUNCTION costdb_price_at(text, text, timestamptz, integer)")
     op.execute(
         "DROP FUNCTION costdb_usage_cost(integer, integer, integer, integer, numeric, numeric,"
         " numeric, numeric)"

@@ -376,7 +376,6 @@ class CostAggregate(Base):
 SQL_FUNCTIONS = (
     "costdb_uuidv7()",
     "costdb_usage_cost(integer,integer,integer,integer,numeric,numeric,numeric,numeric)",
-    "costdb_price_at(text,text,timestamp with time zone,integer)",
     "costdb_event_cost(text,text,timestamp with time zone,integer,integer,integer,integer)",
     "costdb_similar_prompts(uuid,integer,double precision)",
     "costdb_cache_savings(text,timestamp with time zone,timestamp with time zone,double precision)",
@@ -384,9 +383,10 @@ SQL_FUNCTIONS = (
 """Functions revisions 0002 and 0005 create (signatures as PostgreSQL prints them): SQLAlchemy
 models cannot declare them, so the probe's manifest lists them from here."""
 
-VIEWS = ("events_with_cost",)
-"""``events`` with ``computed_cost_usd`` (``costdb_event_cost`` at the event's time) and
-``cost_drift_usd`` (the client's ``estimated_cost_usd`` minus it)."""
+VIEWS = ("events_with_cost", "costdb_rates")
+"""``events_with_cost``: ``events`` with ``computed_cost_usd`` (the price in effect at the
+event's time) and ``cost_drift_usd`` (the client's ``estimated_cost_usd`` minus it).
+``costdb_rates``: every price as the range of time and input size it applies to."""
 
 metadata = Base.metadata
 """The schema's metadata: what Alembic migrates to and what the health probe expects."""
