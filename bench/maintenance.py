@@ -1,11 +1,11 @@
 """Maintenance at scale: ``costdb rollup`` over 1M events, and a retention pass deleting them,
 each beside the one-statement way it replaces, on the same rows in the same run.
 
-- roll-up: every closed hour of the 30 days, one transaction per hour (prices from the
+- roll-up: every closed hour of the 30 days, one transaction per day (prices from the
   database's cost view), beside one ``GROUP BY`` of the whole range without prices.
-- retention: every event, deleted in batches of 5,000 (one transaction each), beside one
-  ``DELETE`` of the same rows in one transaction: the longest transaction is what blocks
-  vacuum and holds row locks.
+- retention: every event, deleted in batches of 2,000 (the default; one transaction each),
+  beside one ``DELETE`` of the same rows in one transaction: the longest transaction is what
+  blocks vacuum and holds row locks.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from costdb.maintenance.retention import apply_retention
 from costdb.maintenance.rollup import roll_up
 from costdb.settings import DatabaseSettings
 
-BATCH_SIZE = 5_000
+BATCH_SIZE = 2_000  # costdb retention's default
 PLAIN_GROUP_BY = """
 SELECT project_id, feature, model, date_trunc('hour', created_at, 'UTC'),
        sum(estimated_cost_usd), sum(input_tokens::bigint + output_tokens), count(*),
@@ -64,6 +64,9 @@ def maintenance_figures(cluster: PostgresCluster, batch: EventBatch) -> list[Fig
         summary = roll_up(connection, "hour", ANCHOR - SPAN - timedelta(hours=1), ANCHOR)
         rollup_seconds = time.perf_counter() - started
         started = time.perf_counter()
+        roll_up(connection, "hour", ANCHOR - SPAN - timedelta(hours=1), ANCHOR)
+        rerun_seconds = time.perf_counter() - started
+        started = time.perf_counter()
         connection.execute(PLAIN_GROUP_BY.encode()).fetchall()
         group_by_seconds = time.perf_counter() - started
         report = apply_retention(
@@ -79,8 +82,8 @@ def maintenance_figures(cluster: PostgresCluster, batch: EventBatch) -> list[Fig
             "s",
             "one GROUP BY of the range, unpriced, nothing written",
             group_by_seconds,
-            note=f"{summary.periods} hours, {summary.keys:,} keys written in "
-            f"{summary.periods} transactions",
+            note=f"{summary.periods} hours, {summary.keys:,} keys written, one transaction per "
+            f"day; a re-run over the unchanged events (writes nothing): {rerun_seconds:.1f} s",
         ),
         Figure(
             "maintenance",

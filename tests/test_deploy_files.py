@@ -318,4 +318,3 @@ def test_kubernetes_runs_the_maintenance_jobs_as_the_app_role(job: str) -> None:
     assert str(Path(env["PGPASSWORD_FILE"]).parent) in mounts
     result = run_module("costdb", *container["args"], "--help", env=clean_environment())
     assert result.returncode == 0, result.stderr
-

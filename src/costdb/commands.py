@@ -178,7 +178,7 @@ def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: floa
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=5000,
+    default=2000,
     show_default=True,
     help="Events deleted per statement (each its own short transaction).",
 )
