@@ -11,6 +11,7 @@ import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -97,6 +98,37 @@ def test_rows_survive_down_and_up_and_the_second_start_applies_nothing(running: 
     with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
         assert connection.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
     assert "nothing to apply" in running.logs("db")
+
+
+def test_rollup_retention_and_similar_run_on_the_compose_stack(running: Stack) -> None:
+    """The rollup service's role and image run each maintenance command (`compose run`)."""
+    with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
+        row = connection.execute(
+            "INSERT INTO events (trace_id, span_id, project_id, feature, provider, model,"
+            " input_tokens, output_tokens, latency_ms, estimated_cost_usd, created_at)"
+            " VALUES ('t', 's', 'acme', 'chat', 'openai', 'gpt-4o', 100, 10, 5, 0.25,"
+            " now() - interval '3 hours') RETURNING id"
+        ).fetchone()
+        assert row is not None
+        connection.execute(
+            "INSERT INTO prompt_embeddings (event_id, embedding, prompt_hash)"
+            " VALUES (%s, array_fill(0.5, ARRAY[1536])::vector, 'h')",
+            row,
+        )
+    rolled = running.compose("run", "--rm", "rollup", "rollup", "--since", "1d")
+    assert rolled.returncode == 0, rolled.stderr
+    kept = running.compose("run", "--rm", "rollup", "retention", "--keep", "30d", "--dry-run")
+    assert kept.returncode == 0, kept.stderr
+    assert "would delete everything before" in kept.stdout
+    found = running.compose("run", "--rm", "rollup", "similar", str(row[0]))
+    assert found.returncode == 0, found.stderr
+    assert "no earlier prompt of this project" in found.stdout
+    with psycopg.connect(running.role("costdb_readonly").conninfo("test")) as connection:
+        totals = connection.execute(
+            "SELECT total_cost, total_tokens, call_count FROM cost_aggregates"
+            " WHERE project_id = 'acme'"
+        ).fetchall()
+    assert totals == [(Decimal("0.250000"), 110, 1)]
 
 
 def test_the_example_dependent_starts_healthy_and_stops_at_once(stack: Stack) -> None:
