@@ -7,13 +7,16 @@ the cost, the client's estimate where no price covers a call), not by the SQL un
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
+import time
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -376,3 +379,31 @@ def test_similar_prompts_stay_in_the_project_and_the_past_exact_first(
     assert found[1]["similarity"] > 0.95
     # target and later repeat an earlier prompt of acme; exact, near and far are firsts.
     assert savings == [("f", 5, 2, Decimal("2.500000"), Decimal("1.000000"))]
+
+
+def test_the_heartbeat_says_whether_the_last_run_succeeded_recently(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    beat = tmp_path / "rollup.heartbeat"
+    check = ["costdb.maintenance.heartbeat", str(beat), "60"]
+    missing = run_module(*check, env=url_environment(migrated_database))
+    assert (missing.returncode, missing.stdout.split(":")[0]) == (1, "unhealthy")
+    assert _rollup(migrated_database, "--heartbeat", str(beat)).returncode == 0
+    assert run_module(*check, env=url_environment(migrated_database)).returncode == 0
+    stale = time.time() - 120
+    os.utime(beat, (stale, stale))
+    old = run_module(*check, env=url_environment(migrated_database))
+    assert old.returncode == 1
+    assert old.stdout.startswith("unhealthy: the last successful run was 12")
+    assert old.stdout.strip().endswith("s ago (limit 60 s)")
+    failed = run_module(
+        "costdb",
+        "rollup",
+        "--heartbeat",
+        str(tmp_path / "never"),
+        "--wait",
+        "0",
+        env=url_environment(migrated_database.with_params(port="1")),
+    )
+    assert failed.returncode != 0
+    assert not (tmp_path / "never").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -128,6 +129,13 @@ def _database_failure(exc: Exception) -> CostdbError:
     help="Run again at this interval (60s, 5m) until SIGTERM or Ctrl-C; --since stays relative.",
 )
 @click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Touch this file after each successful run (python -m costdb.maintenance.heartbeat "
+    "FILE SECONDS checks it).",
+)
+@click.option(
     "--wait",
     "wait_seconds",
     type=click.FloatRange(min=0),
@@ -136,7 +144,12 @@ def _database_failure(exc: Exception) -> CostdbError:
     help="Seconds to keep retrying while the database does not accept connections.",
 )
 def rollup(
-    period: str, since: str, until: str | None, every: str | None, wait_seconds: float
+    period: str,
+    since: str,
+    until: str | None,
+    every: str | None,
+    heartbeat: Path | None,
+    wait_seconds: float,
 ) -> None:
     """Recompute cost_aggregates from events for the closed periods in range.
 
@@ -149,7 +162,7 @@ def rollup(
     from costdb.maintenance.scheduling import run_every  # noqa: PLC0415
 
     interval = parse_duration(every, "--every") if every else None
-    run_every(interval, lambda: _roll_up_once(period, since, until, wait_seconds))
+    run_every(interval, lambda: _roll_up_once(period, since, until, wait_seconds), heartbeat)
 
 
 def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: float) -> None:

@@ -13,17 +13,24 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 
 from costdb.errors import CostdbError
+from costdb.maintenance.heartbeat import touch
 
 log = logging.getLogger("costdb")
 
 
-def run_every(interval: timedelta | None, action: Callable[[], None]) -> None:
-    """``action()`` once (errors propagate), or every ``interval`` until a stop signal."""
+def run_every(
+    interval: timedelta | None, action: Callable[[], None], heartbeat: Path | None = None
+) -> None:
+    """``action()`` once (errors propagate), or every ``interval`` until a stop signal;
+    ``heartbeat`` is touched after each run that succeeded."""
     if interval is None:
         action()
+        if heartbeat is not None:
+            touch(heartbeat)
         return
     stop = threading.Event()
 
@@ -37,6 +44,8 @@ def run_every(interval: timedelta | None, action: Callable[[], None]) -> None:
         started = time.monotonic()
         try:
             action()
+            if heartbeat is not None:
+                touch(heartbeat)
         except CostdbError as exc:
             log.error("error: %s (next run in %s)", exc, interval, extra={"event": "error"})
         stop.wait(max(0.0, interval.total_seconds() - (time.monotonic() - started)))
