@@ -93,6 +93,27 @@ def test_up_brings_a_healthy_stack_and_a_second_up_keeps_the_data(
         assert readonly.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
 
 
+def test_the_maintenance_commands_run_on_the_local_stack_as_the_app_role(
+    stack_env: dict[str, str],
+) -> None:
+    assert _up(stack_env).returncode == 0
+    app = {**stack_env, "DATABASE_URL_FILE": str(Path(stack_env["COSTDB_LOCAL_DIR"]) / "app.url")}
+    with _connect(stack_env, "app") as connection:
+        connection.execute(
+            "INSERT INTO events (trace_id, span_id, feature, provider, model, input_tokens,"
+            " output_tokens, latency_ms, estimated_cost_usd, created_at)"
+            " VALUES ('t', 's', 'f', 'openai', 'm', 1, 1, 1, 0.5, now() - interval '500 days')"
+        )
+    rollup = run_module("costdb", "rollup", "--period", "day", "--since", "501d", env=app)
+    assert rollup.returncode == 0, rollup.stderr
+    retention = run_module("costdb", "retention", "--keep", "400d", env=app)
+    assert retention.returncode == 0, retention.stderr
+    assert "events 1, prompt_analysis 0, prompt_embeddings 0" in retention.stdout
+    with _connect(stack_env, "readonly") as readonly:
+        kept = readonly.execute("SELECT call_count, total_cost FROM cost_aggregates").fetchall()
+    assert kept == [(1, Decimal("0.500000"))]  # roll-ups outlive the events
+
+
 def test_roles_have_exactly_their_privileges(stack_env: dict[str, str]) -> None:
     assert _up(stack_env).returncode == 0
     with _connect(stack_env, "app") as app:
