@@ -5,7 +5,7 @@ default (a catalog-only change since PostgreSQL 11), every new CHECK is added ``
 (no scan under the ``ACCESS EXCLUSIVE`` lock; revision 0003 validates them under a lock that
 lets reads and writes go on) and constrains only new columns, and ``ALTER TABLE events`` is
 one statement so the lock is taken once. The index on ``(project_id, created_at)`` is built
-``CONCURRENTLY`` by 0003, outside a transaction.
+``CONCURRENTLY`` by 0004, outside a transaction.
 
 Revision ID: 0002
 Revises: 0001

@@ -11,7 +11,7 @@ this database unchanged. What is added is stated where it is added:
   fraction of a btree's size; range scans on ``created_at`` read only matching block ranges.
 - ``prompt_embeddings`` (the spec names its columns only): one embedding per event, an index on
   ``prompt_hash`` for exact duplicates and an HNSW index for cosine similarity search.
-- Schema v2 (revisions 0002 and 0003), additive: the usage providers bill (cache writes,
+- Schema v2 (revisions 0002 to 0005), additive: the usage providers bill (cache writes,
   reasoning, status, time to first token, operation) on ``events``; cache prices on
   ``model_pricing``; long-context tiers in ``model_pricing_tiers``; ``events.id`` defaults to a
   time-ordered UUID version 7; ``idx_events_project_time``. Every new column is nullable or has
