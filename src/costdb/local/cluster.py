@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from costdb.settings import DatabaseSettings
 
 PROVISION_HINT = "install it with: sudo scripts/provision-postgres.sh (Debian 12 and 13)"
 _START_TIMEOUT_SECONDS = 60
+_ORPHAN_WAIT_SECONDS = 15
 
 
 class ClusterError(CostdbError):
@@ -249,6 +251,7 @@ class PostgresCluster:
         does while init scripts run: nothing outside can connect, or see the server as ready.
         """
         self._make_owned_directory(self.socket_dir)
+        self._wait_for_orphans_of_a_killed_server()
         options = {
             "port": str(self.port),
             "listen_addresses": "127.0.0.1" if listen_tcp else "''",
@@ -286,6 +289,26 @@ class PostgresCluster:
         if hints and "could not create any TCP/IP sockets" in message:
             message = re.sub(r"^.*HINT:\s+", "", hints[-1])
         return message
+
+    def _server_processes(self) -> list[int]:
+        """Processes working in the data directory: a server's postmaster and backends (Linux:
+        their working directory is the data directory); empty where /proc cannot tell."""
+        found = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                if Path(os.readlink(entry / "cwd")) == self.datadir.resolve():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+        return found
+
+    def _wait_for_orphans_of_a_killed_server(self) -> None:
+        """A server killed with SIGKILL leaves backends that hold its shared memory until they
+        notice (within moments, longer on a busy machine); a new postmaster started before they
+        exit refuses to run. Wait for them, boundedly, when the server is not running."""
+        deadline = time.monotonic() + _ORPHAN_WAIT_SECONDS
+        while self._server_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: roll back open transactions, then shut down cleanly)."""
