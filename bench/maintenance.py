@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import psycopg
 
-from bench.data import ANCHOR, SPAN, EventBatch
+from bench.data import ANCHOR, MODELS, SPAN, EventBatch
 from bench.harness import Figure, create_database
 from bench.schema_v2 import copy_events
 from costdb.local.cluster import PostgresCluster
@@ -33,8 +33,6 @@ FROM events GROUP BY 1, 2, 3, 4
 
 
 def _store_prices(database: DatabaseSettings) -> None:
-    from bench.data import MODELS  # noqa: PLC0415
-
     with psycopg.connect(database.conninfo("bench"), autocommit=True) as connection:
         for provider, model, price_in, price_out in MODELS:
             connection.execute(

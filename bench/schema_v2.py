@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import psycopg
 
 from bench.data import COLUMNS, EventBatch
 from bench.harness import Figure, create_database
+from bench.ingest import copy_rows
 from costdb.engine import connect
 from costdb.local.cluster import PostgresCluster
 from costdb.migrate.runner import Applied, upgrade_to_head
@@ -33,20 +33,7 @@ LOADED_COLUMNS = COLUMNS[1:]  # every column but the id: the database's default 
 def copy_events(database: DatabaseSettings, table: str, batch: EventBatch) -> float:
     """COPY ``batch`` into ``table`` without ids (the database's default makes them): seconds."""
     with psycopg.connect(database.conninfo("bench")) as connection:
-        return _copy(connection, table, batch)
-
-
-def _copy(connection: psycopg.Connection[Any], table: str, batch: EventBatch) -> float:
-    buffer = batch.csv(LOADED_COLUMNS)
-    started = time.perf_counter()
-    with (
-        connection.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({', '.join(LOADED_COLUMNS)}) FROM STDIN".encode()) as copy,
-    ):
-        while chunk := buffer.read(1 << 20):
-            copy.write(chunk)
-    connection.commit()
-    return time.perf_counter() - started
+        return copy_rows(connection, table, batch, LOADED_COLUMNS)
 
 
 def _copy_ratio(database: DatabaseSettings, batch: EventBatch) -> tuple[float, float]:
@@ -56,8 +43,8 @@ def _copy_ratio(database: DatabaseSettings, batch: EventBatch) -> tuple[float, f
             f"CREATE TABLE {BARE_TABLE} (LIKE events INCLUDING DEFAULTS, PRIMARY KEY (id))".encode()
         )
         connection.commit()
-        indexed = _copy(connection, "events", batch)
-        bare = _copy(connection, BARE_TABLE, batch)
+        indexed = copy_rows(connection, "events", batch, LOADED_COLUMNS)
+        bare = copy_rows(connection, BARE_TABLE, batch, LOADED_COLUMNS)
         connection.execute(f"DROP TABLE {BARE_TABLE}".encode())
         connection.commit()
     count = len(batch.ids)
@@ -154,22 +141,19 @@ def schema_v2_figures(cluster: PostgresCluster, batch: EventBatch) -> list[Figur
             "ms",
             note=f"per revision: {steps}",
         ),
-        Figure(
-            "schema v2",
-            "longest single INSERT into events during the upgrade",
-            traffic.slowest["insert"] * 1000,
-            "ms",
-            "the same traffic as long, no upgrade",
-            alone.slowest["insert"] * 1000,
-            note=f"{traffic.counts['insert']:,} inserts during the upgrade",
-        ),
-        Figure(
-            "schema v2",
-            "longest read of events (last hour) during the upgrade",
-            traffic.slowest["read"] * 1000,
-            "ms",
-            "the same traffic as long, no upgrade",
-            alone.slowest["read"] * 1000,
-            note=f"{traffic.counts['read']:,} reads during the upgrade",
+        *(
+            Figure(
+                "schema v2",
+                f"longest {what} during the upgrade",
+                traffic.slowest[kind] * 1000,
+                "ms",
+                "the same traffic as long, no upgrade",
+                alone.slowest[kind] * 1000,
+                note=f"{traffic.counts[kind]:,} {kind}s during the upgrade",
+            )
+            for kind, what in (
+                ("insert", "single INSERT into events"),
+                ("read", "read of events (last hour)"),
+            )
         ),
     ]

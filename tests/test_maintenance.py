@@ -26,6 +26,7 @@ from costdb.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.settings import DatabaseSettings
 from tests.cli_runner import run_module, url_environment
 from tests.factories import unit_vector
+from tests.price_rows import store_prices
 
 pytestmark = pytest.mark.slow  # commands as processes
 
@@ -55,28 +56,7 @@ def _connect(database: DatabaseSettings) -> psycopg.Connection[Any]:
 
 def _store_prices(connection: psycopg.Connection[Any]) -> None:
     for (provider, model), history in PRICES.items():
-        for price in history:
-            row = connection.execute(
-                "INSERT INTO model_pricing (provider, model, input_price_per_1k,"
-                " output_price_per_1k, cache_read_price_per_1k, cache_write_price_per_1k,"
-                " effective_date) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                (
-                    provider,
-                    model,
-                    price.rates.input,
-                    price.rates.output,
-                    price.rates.cache_read,
-                    price.rates.cache_write,
-                    price.effective_date,
-                ),
-            ).fetchone()
-            assert row is not None
-            for tier in price.tiers:
-                connection.execute(
-                    "INSERT INTO model_pricing_tiers (pricing_id, min_input_tokens,"
-                    " input_price_per_1k, output_price_per_1k) VALUES (%s, %s, %s, %s)",
-                    (row[0], tier.min_input_tokens, tier.rates.input, tier.rates.output),
-                )
+        store_prices(connection, provider, model, history)
 
 
 def _random_events(seed: int, count: int, hours: int = 48) -> list[dict[str, Any]]:

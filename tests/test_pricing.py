@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from costdb.pricing import Price, Rates, Tier, Usage, event_cost, usage_cost
 from costdb.settings import DatabaseSettings
+from tests.price_rows import rate_values, store_prices
 
 MAX_TOKENS = 2_000_000
 # Prices with few decimals too: they make exact half-micro-dollar sums (rounding ties) common.
@@ -63,33 +64,8 @@ def histories(draw: st.DrawFn) -> tuple[Price, ...]:
     )
 
 
-INSERT_PRICE = """
-INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k,
-                           cache_read_price_per_1k, cache_write_price_per_1k, effective_date)
-VALUES ('p', 'm', %s, %s, %s, %s, %s) RETURNING id
-"""
-INSERT_TIER = """
-INSERT INTO model_pricing_tiers (pricing_id, min_input_tokens, input_price_per_1k,
-                                 output_price_per_1k, cache_read_price_per_1k,
-                                 cache_write_price_per_1k)
-VALUES (%s, %s, %s, %s, %s, %s)
-"""
-
-
 def _store(connection: psycopg.Connection[Any], history: tuple[Price, ...]) -> None:
-    for price in history:
-        inserted = connection.execute(
-            INSERT_PRICE, (*_rate_values(price.rates), price.effective_date)
-        ).fetchone()
-        assert inserted is not None
-        for tier in price.tiers:
-            connection.execute(
-                INSERT_TIER, (inserted[0], tier.min_input_tokens, *_rate_values(tier.rates))
-            )
-
-
-def _rate_values(rates: Rates) -> tuple[Decimal | None, ...]:
-    return (rates.input, rates.output, rates.cache_read, rates.cache_write)
+    store_prices(connection, "p", "m", history)
 
 
 def _usage_values(usage: Usage) -> tuple[int, ...]:
@@ -133,7 +109,7 @@ def test_usage_cost_in_sql_equals_python(
 ) -> None:
     row = connection.execute(
         "SELECT costdb_usage_cost(%s, %s, %s, %s, %s, %s, %s, %s)",
-        (*_usage_values(usage), *_rate_values(at_rates)),
+        (*_usage_values(usage), *rate_values(at_rates)),
     ).fetchone()
     assert row == (usage_cost(usage, at_rates),)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -27,6 +28,18 @@ def exit_code_help() -> str:
     return "Exit codes:\n\n\b\n" + "\n".join(lines)
 
 
+def _wait_option(default: float) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--wait``: how long a command rides out a database that does not accept connections."""
+    return click.option(
+        "--wait",
+        "wait_seconds",
+        type=click.FloatRange(min=0),
+        default=default,
+        show_default=True,
+        help="Seconds to keep retrying while the database does not accept connections.",
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="costdb")
 def cli() -> None:
@@ -34,14 +47,7 @@ def cli() -> None:
 
 
 @cli.command(epilog=exit_code_help())
-@click.option(
-    "--wait",
-    "wait_seconds",
-    type=click.FloatRange(min=0),
-    default=DEFAULT_WAIT_SECONDS,
-    show_default=True,
-    help="Seconds to keep retrying while the database does not accept connections.",
-)
+@_wait_option(DEFAULT_WAIT_SECONDS)
 @click.option(
     "--lock-timeout",
     "lock_timeout_seconds",
@@ -97,13 +103,6 @@ def health(arguments: tuple[str, ...]) -> None:
     probe(arguments, prog="costdb health")
 
 
-def _database_failure(exc: Exception) -> CostdbError:
-    """A driver error raised mid-command, as the one line every command ends with."""
-    from costdb.connection import server_message  # noqa: PLC0415
-
-    return CostdbError(f"database error: {server_message(exc)}")
-
-
 @cli.command()
 @click.option(
     "--period",
@@ -135,14 +134,7 @@ def _database_failure(exc: Exception) -> CostdbError:
     help="Touch this file after each successful run (python -m costdb.maintenance.heartbeat "
     "FILE SECONDS checks it).",
 )
-@click.option(
-    "--wait",
-    "wait_seconds",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Seconds to keep retrying while the database does not accept connections.",
-)
+@_wait_option(30.0)
 def rollup(
     period: str,
     since: str,
@@ -168,8 +160,6 @@ def rollup(
 def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: float) -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    import psycopg  # noqa: PLC0415
-
     from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
     from costdb.maintenance.rollup import roll_up  # noqa: PLC0415
     from costdb.maintenance.session import maintenance_connection  # noqa: PLC0415
@@ -178,11 +168,8 @@ def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: floa
     now = datetime.now(UTC)
     start = parse_instant(since, "--since", now)
     end = parse_instant(until, "--until", now) if until else now
-    try:
-        with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
-            roll_up(connection, period, start, end)
-    except psycopg.Error as exc:
-        raise _database_failure(exc) from None
+    with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
+        roll_up(connection, period, start, end)
 
 
 @cli.command()
@@ -195,14 +182,7 @@ def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: floa
     show_default=True,
     help="Events deleted per statement (each its own short transaction).",
 )
-@click.option(
-    "--wait",
-    "wait_seconds",
-    type=click.FloatRange(min=0),
-    default=30.0,
-    show_default=True,
-    help="Seconds to keep retrying while the database does not accept connections.",
-)
+@_wait_option(30.0)
 def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) -> None:
     """Delete events older than --keep (to midnight UTC), with their analyses and embeddings.
 
@@ -211,21 +191,14 @@ def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) ->
     """
     from datetime import UTC, datetime  # noqa: PLC0415
 
-    import psycopg  # noqa: PLC0415
-
     from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
     from costdb.maintenance.retention import apply_retention, horizon_for  # noqa: PLC0415
     from costdb.maintenance.session import maintenance_connection  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
     horizon = horizon_for(datetime.now(UTC), parse_duration(keep, "--keep"))
-    try:
-        with maintenance_connection(
-            load_settings(), "costdb-retention", wait_seconds
-        ) as connection:
-            report = apply_retention(connection, horizon, batch_size=batch_size, dry_run=dry_run)
-    except psycopg.Error as exc:
-        raise _database_failure(exc) from None
+    with maintenance_connection(load_settings(), "costdb-retention", wait_seconds) as connection:
+        report = apply_retention(connection, horizon, batch_size=batch_size, dry_run=dry_run)
     click.echo(report.line())
 
 

@@ -373,20 +373,5 @@ class CostAggregate(Base):
     avg_latency: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default=text("'0'"))
 
 
-SQL_FUNCTIONS = (
-    "costdb_uuidv7()",
-    "costdb_usage_cost(integer,integer,integer,integer,numeric,numeric,numeric,numeric)",
-    "costdb_event_cost(text,text,timestamp with time zone,integer,integer,integer,integer)",
-    "costdb_similar_prompts(uuid,integer,double precision)",
-    "costdb_cache_savings(text,timestamp with time zone,timestamp with time zone,double precision)",
-)
-"""Functions revisions 0002 and 0005 create (signatures as PostgreSQL prints them): SQLAlchemy
-models cannot declare them, so the probe's manifest lists them from here."""
-
-VIEWS = ("events_with_cost", "costdb_rates")
-"""``events_with_cost``: ``events`` with ``computed_cost_usd`` (the price in effect at the
-event's time) and ``cost_drift_usd`` (the client's ``estimated_cost_usd`` minus it).
-``costdb_rates``: every price as the range of time and input size it applies to."""
-
 metadata = Base.metadata
 """The schema's metadata: what Alembic migrates to and what the health probe expects."""

@@ -8,7 +8,6 @@ last runs succeeded", not merely "the process is up".
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -16,8 +15,7 @@ from pathlib import Path
 
 def touch(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-    os.utime(path)
+    path.touch()  # sets the modification time to now, existing or not
 
 
 def main(argv: list[str]) -> int:

@@ -144,13 +144,12 @@ def roll_up_chunk(connection: Any, period: str, starts: list[datetime]) -> Chunk
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (LOCK_NAMESPACE, f"{period}:{start.isoformat()}"),
             )
-        connection.execute(AGGREGATE, parameters)
+        keys = connection.execute(AGGREGATE, parameters).rowcount  # CREATE TABLE AS: rows
         overflow = connection.execute(OVERFLOW, parameters).fetchone()
         if overflow is not None:
             raise _overflow_error(overflow, period)
-        keys = connection.execute("SELECT count(*) FROM costdb_rollup_period").fetchone()[0]
         written = connection.execute(UPSERT, parameters).rowcount
-    return ChunkResult(len(starts), int(keys), max(written, 0))
+    return ChunkResult(len(starts), keys, max(written, 0))
 
 
 @dataclass(frozen=True)

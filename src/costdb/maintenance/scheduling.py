@@ -27,10 +27,14 @@ def run_every(
 ) -> None:
     """``action()`` once (errors propagate), or every ``interval`` until a stop signal;
     ``heartbeat`` is touched after each run that succeeded."""
-    if interval is None:
+
+    def run() -> None:
         action()
         if heartbeat is not None:
             touch(heartbeat)
+
+    if interval is None:
+        run()
         return
     stop = threading.Event()
 
@@ -43,9 +47,7 @@ def run_every(
     while not stop.is_set():
         started = time.monotonic()
         try:
-            action()
-            if heartbeat is not None:
-                touch(heartbeat)
+            run()
         except CostdbError as exc:
             log.error("error: %s (next run in %s)", exc, interval, extra={"event": "error"})
         stop.wait(max(0.0, interval.total_seconds() - (time.monotonic() - started)))

@@ -6,12 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from costdb.connection import server_message
+from costdb.errors import CostdbError
 from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
 
-# Each statement of a roll-up period or a retention batch is short; these only bound a fault
+# Each statement of a roll-up day or a retention batch is short; these only bound a fault
 # (a lock held by a stuck session, a plan gone wrong) instead of hanging a cron job forever.
-SESSION_TIMEOUTS = {"statement_timeout": "5min", "lock_timeout": "30s"}
+SESSION_TIMEOUTS = (
+    "SELECT set_config('statement_timeout', '5min', false),"
+    " set_config('lock_timeout', '30s', false)"
+)
 
 
 @contextmanager
@@ -19,11 +24,15 @@ def maintenance_connection(
     settings: DatabaseSettings, application_name: str, wait_seconds: float
 ) -> Iterator[Any]:
     """An autocommit psycopg connection (transactions are explicit), retried while the
-    database is unavailable for at most ``wait_seconds``."""
+    database is unavailable for at most ``wait_seconds``. A driver error inside becomes a
+    ``CostdbError``: one line for a single run, a logged failed run for ``--every``."""
+    import psycopg  # noqa: PLC0415  (the commands import this module only when they run)
+
     connection = open_connection_within(settings, application_name, wait_seconds)
     try:
-        for name, value in SESSION_TIMEOUTS.items():
-            connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+        connection.execute(SESSION_TIMEOUTS)
         yield connection
+    except psycopg.Error as exc:
+        raise CostdbError(f"database error: {server_message(exc)}") from None
     finally:
         connection.close()

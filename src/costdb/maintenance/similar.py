@@ -18,26 +18,17 @@ QUERY = (
 
 
 def print_similar(event_id: str, k: int, min_similarity: float, *, as_json: bool) -> None:
-    import psycopg  # noqa: PLC0415
-
     try:
         target = uuid.UUID(event_id)
     except ValueError:
         raise ConfigError(f"EVENT_ID: {event_id!r} is not a UUID") from None
-    try:
-        with maintenance_connection(load_settings(), "costdb-similar", 5.0) as connection:
-            if (
-                connection.execute(
-                    "SELECT 1 FROM prompt_embeddings WHERE event_id = %s", (target,)
-                ).fetchone()
-                is None
-            ):
-                raise CostdbError(f"event {target} has no prompt embedding (or does not exist)")
-            rows = connection.execute(QUERY, (target, k, min_similarity)).fetchall()
-    except psycopg.Error as exc:
-        from costdb.connection import server_message  # noqa: PLC0415
-
-        raise CostdbError(f"database error: {server_message(exc)}") from None
+    with maintenance_connection(load_settings(), "costdb-similar", 5.0) as connection:
+        embedded = connection.execute(
+            "SELECT 1 FROM prompt_embeddings WHERE event_id = %s", (target,)
+        ).fetchone()
+        if embedded is None:
+            raise CostdbError(f"event {target} has no prompt embedding (or does not exist)")
+        rows = connection.execute(QUERY, (target, k, min_similarity)).fetchall()
     for similar_id, similarity, exact, created_at in rows:
         if as_json:
             click.echo(

@@ -17,9 +17,12 @@ from typing import Any
 
 import psycopg
 
+from costdb.migrate.history import HISTORY_TABLE
 from costdb.migrate.scripts import script_directory
-from costdb.schema import REQUIRED_EXTENSIONS, SQL_FUNCTIONS, VIEWS, metadata
+from costdb.schema import REQUIRED_EXTENSIONS, metadata
 from healthcheck.kept_connection import read_snapshot
+
+_BOOKKEEPING = ("alembic_version", HISTORY_TABLE)
 
 
 def _revisions_oldest_first() -> list[str]:
@@ -31,8 +34,7 @@ def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
     """The manifest for the database behind ``connection``, which must be freshly migrated."""
     snapshot = read_snapshot(connection)
     tables = sorted(metadata.tables)
-    missing = [name for name in (*tables, *VIEWS) if name not in snapshot.tables]
-    missing += [name for name in SQL_FUNCTIONS if name not in snapshot.routines]
+    missing = [table for table in tables if table not in snapshot.tables]
     if missing:
         raise ValueError(f"the database is not migrated: no {', '.join(missing)}")
     indexes = {
@@ -59,8 +61,15 @@ def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
         },
         "indexes": indexes,
         "constraints": constraints,
-        "routines": {name: snapshot.routines[name] for name in SQL_FUNCTIONS},
-        "views": {view: snapshot.tables[view] for view in VIEWS},
+        # What the migrations create beyond the models (the models cannot declare them): every
+        # function no extension owns, and every relation that is neither a model's table nor
+        # the bookkeeping (the views).
+        "routines": dict(sorted(snapshot.routines.items())),
+        "views": {
+            name: columns
+            for name, columns in sorted(snapshot.tables.items())
+            if name not in metadata.tables and name not in _BOOKKEEPING
+        },
     }
 
 
