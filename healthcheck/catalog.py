@@ -10,6 +10,13 @@ every index (``pg_get_indexdef``, validity), every constraint keyed by table and
 definition can be compared with what a fresh migration produces, not just a name.
 ``alembic_version`` is read through ``query_to_xml`` behind a ``to_regclass`` guard, so that a
 database without the table (never migrated) answers NULL instead of failing the query.
+
+On a Citus coordinator (the ``citus`` extension present) the document also says where Citus
+placed each public table (``pg_dist_partition``: method, distribution column, co-location
+group, shard count) and whether the coordinator can connect to each active worker now
+(``citus_check_connection_to_node``, bounded by ``citus.node_connection_timeout``). Those
+catalogs exist only with Citus, so that part runs as dynamic SQL behind the extension guard
+(``query_to_xml`` again); its JSON travels base64-encoded, which XML never escapes.
 """
 
 from __future__ import annotations
@@ -17,7 +24,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SNAPSHOT_QUERY = b"""
+_CITUS_QUERY = """
+SELECT encode(convert_to(json_build_object(
+  'tables', (
+      SELECT coalesce(json_object_agg(c.relname, json_build_object(
+          'kind', CASE WHEN p.partmethod = 'h' THEN 'distributed'
+                       WHEN p.repmodel = 't' THEN 'reference' ELSE 'a Citus local table' END,
+          'column', column_to_column_name(p.logicalrelid, p.partkey),
+          'colocation', p.colocationid,
+          'shards', (SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid))),
+        '{}')
+      FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+      WHERE c.relnamespace = 'public'::regnamespace),
+  'workers', (
+      SELECT coalesce(json_agg(json_build_object(
+          'node', n.nodename || ':' || n.nodeport,
+          'reachable', citus_check_connection_to_node(n.nodename, n.nodeport))
+        ORDER BY n.nodeid), '[]')
+      FROM pg_dist_node n
+      WHERE n.isactive AND n.noderole = 'primary' AND n.groupid <> 0)
+)::text, 'UTF8'), 'base64') AS document
+"""
+
+SNAPSHOT_QUERY = """
 SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
   'read_only', EXISTS (
@@ -62,9 +91,13 @@ SELECT json_build_object(
       FROM pg_proc p
       WHERE p.pronamespace = 'public'::regnamespace
         AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
-                        AND e.objid = p.oid AND e.deptype = 'e'))
+                        AND e.objid = p.oid AND e.deptype = 'e')),
+  'citus', CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN (
+      SELECT convert_from(decode(string_agg(v::text, ''), 'base64'), 'UTF8')::json
+      FROM unnest(xpath('//document/text()', query_to_xml(
+          'CITUS_QUERY', false, false, ''))) AS v) END
 )
-"""
+""".replace("CITUS_QUERY", _CITUS_QUERY.replace("'", "''")).encode()
 
 
 @dataclass(frozen=True)
@@ -79,6 +112,7 @@ class Snapshot:
     indexes: dict[str, dict[str, Any]]
     constraints: dict[str, dict[str, dict[str, Any]]]
     routines: dict[str, str]  # signature -> "result volatility" (i, s or v)
+    citus: dict[str, Any] | None  # None without Citus; else {"tables": ..., "workers": ...}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Snapshot:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from healthcheck.catalog import Snapshot
-from healthcheck.manifest import ExpectedColumn, ExpectedIndex, Manifest
+from healthcheck.manifest import ExpectedColumn, ExpectedIndex, ExpectedPlacement, Manifest
 
 Status = Literal["pass", "warn", "fail", "skip"]
 """``warn`` passes (healthy) but is reported: something to fix that does not stop dependents."""
@@ -213,16 +213,68 @@ def check_constraints(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]
                 yield Check(check, "pass", definition)
 
 
+def _placement_verdict(table: str, want: ExpectedPlacement, have: dict[str, Any] | None) -> Check:
+    name = f"citus:placement:{table}"
+    if have is None:
+        detail = (
+            f"table {table} is a plain table on the coordinator; costdb needs it "
+            f"{want.description}: run costdb migrate, which distributes it"
+        )
+        return Check(name, "fail", detail)
+    if have["kind"] != want.kind or have["column"] != want.column:
+        where = f"{have['kind']} by {have['column']}" if have["column"] else have["kind"]
+        return Check(name, "fail", f"table {table} is {where}; costdb needs it {want.description}")
+    shards = f" ({have['shards']} shards)" if want.kind == "distributed" else ""
+    return Check(name, "pass", f"{want.description}{shards}")
+
+
+def _colocation_verdict(table: str, partner: str, placed: dict[str, Any]) -> Check:
+    name = f"citus:colocation:{table}"
+    have, theirs = placed.get(table), placed.get(partner)
+    if have is None or theirs is None or have["colocation"] != theirs["colocation"]:
+        detail = (
+            f"table {table} is not co-located with {partner}: its rows are not on their "
+            f"{partner} row's shard, so foreign keys and cascades between them do not hold"
+        )
+        return Check(name, "fail", detail)
+    return Check(name, "pass", f"co-located with {partner} (group {have['colocation']})")
+
+
+def check_citus(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:
+    """On a Citus coordinator: every table placed as intended, co-location, every worker."""
+    citus = snapshot.citus or {}
+    placed = citus.get("tables", {})
+    for table, want in manifest.citus.placements.items():
+        yield _placement_verdict(table, want, placed.get(table))
+        if want.colocate_with is not None:
+            yield _colocation_verdict(table, want.colocate_with, placed)
+    workers = citus.get("workers", [])
+    if not workers:
+        detail = "no active worker is registered on the coordinator (citus_add_node)"
+        yield Check("citus:workers", "fail", detail)
+    for worker in workers:
+        node = worker["node"]
+        if worker["reachable"]:
+            yield Check(f"citus:worker:{node}", "pass", f"worker {node} accepts connections")
+        else:
+            detail = f"the coordinator cannot connect to worker {node}"
+            yield Check(f"citus:worker:{node}", "fail", detail)
+
+
 def evaluate_schema(manifest: Manifest, snapshot: Snapshot) -> list[Check]:
     """The objects alone: extensions, tables, indexes, constraints, functions, views (what a
-    migration verifies)."""
+    migration verifies); on a Citus coordinator, with its primary keys, and the placements
+    and workers."""
+    on_citus = snapshot.citus is not None
+    expected = manifest.on_citus() if on_citus else manifest
     return [
-        *check_extensions(manifest, snapshot),
-        *check_tables(manifest, snapshot),
-        *check_indexes(manifest, snapshot),
-        *check_constraints(manifest, snapshot),
-        *check_functions(manifest, snapshot),
-        *check_views(manifest, snapshot),
+        *check_extensions(expected, snapshot),
+        *check_tables(expected, snapshot),
+        *check_indexes(expected, snapshot),
+        *check_constraints(expected, snapshot),
+        *check_functions(expected, snapshot),
+        *check_views(expected, snapshot),
+        *(check_citus(expected, snapshot) if on_citus else ()),
     ]
 
 
@@ -244,6 +296,7 @@ _NOTHING = Snapshot(
     indexes={},
     constraints={},
     routines={},
+    citus=None,
 )
 
 

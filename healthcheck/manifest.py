@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os.path
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 MANIFEST_PATH = os.path.join(os.path.dirname(__file__), "manifest.json")
@@ -43,6 +43,36 @@ def _relations(raw: dict[str, dict[str, Any]]) -> dict[str, dict[str, ExpectedCo
 
 
 @dataclass(frozen=True)
+class ExpectedPlacement:
+    """Where a table must be on Citus (``costdb.migrate.placements``)."""
+
+    kind: str  # distributed or reference
+    column: str | None
+    colocate_with: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class CitusExpectations:
+    """What differs on a Citus coordinator: every table's placement, and the primary keys
+    (constraint and index definitions) that include the distribution column."""
+
+    placements: dict[str, ExpectedPlacement] = field(default_factory=dict)
+    constraints: dict[str, dict[str, str]] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)  # index name -> definition
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CitusExpectations:
+        return cls(
+            placements={
+                table: ExpectedPlacement(**entry) for table, entry in raw["placements"].items()
+            },
+            constraints={table: dict(named) for table, named in raw["constraints"].items()},
+            indexes=dict(raw["indexes"]),
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
     """What a healthy database holds: written by ``costdb.migrate.manifest_builder``."""
 
@@ -53,10 +83,24 @@ class Manifest:
     constraints: dict[str, dict[str, str]]  # table -> constraint name -> definition
     routines: dict[str, str]  # function signature -> "result volatility"
     views: dict[str, dict[str, ExpectedColumn]]
+    citus: CitusExpectations = CitusExpectations()
 
     @property
     def head(self) -> str:
         return self.revisions[-1]
+
+    def on_citus(self) -> Manifest:
+        """The expectations on a Citus coordinator: the Citus-mode primary keys in place of
+        the plain ones, everything else unchanged."""
+        constraints = {
+            table: {**named, **self.citus.constraints.get(table, {})}
+            for table, named in self.constraints.items()
+        }
+        indexes = tuple(
+            replace(index, definition=self.citus.indexes.get(index.name, index.definition))
+            for index in self.indexes
+        )
+        return replace(self, constraints=constraints, indexes=indexes)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Manifest:
@@ -71,6 +115,7 @@ class Manifest:
             constraints={table: dict(named) for table, named in raw["constraints"].items()},
             routines=dict(raw["routines"]),
             views=_relations(raw["views"]),
+            citus=CitusExpectations.from_dict(raw["citus"]),
         )
 
 

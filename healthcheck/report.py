@@ -101,10 +101,16 @@ def failed_report(
 
 def probe_settings(settings: DatabaseSettings, timeout: float) -> DatabaseSettings:
     """``settings`` bounded by the probe's ``timeout``: connecting (libpq's ``connect_timeout``,
-    whole seconds, never above ``PGCONNECT_TIMEOUT``) and the catalog query (server-side
-    ``statement_timeout``). The callers also bound the whole probe in time."""
+    whole seconds, never above ``PGCONNECT_TIMEOUT``), the catalog query (server-side
+    ``statement_timeout``) and, on Citus, each worker's connection check (half of it). The
+    callers also bound the whole probe in time."""
     milliseconds = max(1, int(timeout * 1000))
-    options = f"{settings.params.get('options', '')} -c statement_timeout={milliseconds}"
+    # On Citus, a worker that does not answer must fail its own check, within the probe's time.
+    worker_connect = max(10, milliseconds // 2)
+    options = (
+        f"{settings.params.get('options', '')} -c statement_timeout={milliseconds}"
+        f" -c citus.node_connection_timeout={worker_connect}"
+    )
     connect_timeout = max(1, min(settings.connect_timeout, math.ceil(timeout)))
     return replace(settings.with_params(options=options.strip()), connect_timeout=connect_timeout)
 

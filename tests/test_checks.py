@@ -12,7 +12,7 @@ from healthcheck.manifest import load_manifest
 from healthcheck.report import Report
 
 MANIFEST = load_manifest()
-EMPTY = Snapshot(False, False, {}, None, {}, {}, {}, {})
+EMPTY = Snapshot(False, False, {}, None, {}, {}, {}, {}, None)
 
 
 @pytest.mark.parametrize(

@@ -63,9 +63,25 @@ def cli() -> None:
     show_default=True,
     help="Plain lines for people, or JSON lines for log pipelines.",
 )
+@click.option(
+    "--citus-shard-count",
+    type=click.IntRange(min=1, max=64000),
+    envvar="COSTDB_CITUS_SHARD_COUNT",
+    help="Citus only: shards per distributed table when the tables are first distributed "
+    "[default: 4 per worker].",
+)
 @click.option("--sql", is_flag=True, help="Print the SQL of every migration instead of running it.")
-def migrate(wait_seconds: float, lock_timeout_seconds: float, log_format: str, sql: bool) -> None:
-    """Wait for the database, lock, upgrade to head, verify the schema."""
+def migrate(
+    wait_seconds: float,
+    lock_timeout_seconds: float,
+    log_format: str,
+    citus_shard_count: int | None,
+    sql: bool,
+) -> None:
+    """Wait for the database, lock, upgrade to head, verify the schema.
+
+    On a Citus coordinator (the citus extension is present), also distribute every table
+    not yet distributed, in one transaction."""
     from costdb.log_format import configure_logging  # noqa: PLC0415
 
     configure_logging(log_format)
@@ -79,7 +95,8 @@ def migrate(wait_seconds: float, lock_timeout_seconds: float, log_format: str, s
     from costdb.migrate.sidecar import SidecarOptions, run_sidecar  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
-    run_sidecar(load_settings(), SidecarOptions(wait_seconds, lock_timeout_seconds))
+    options = SidecarOptions(wait_seconds, lock_timeout_seconds, citus_shard_count)
+    run_sidecar(load_settings(), options)
 
 
 @cli.command()

@@ -8,6 +8,10 @@ their indexes and constraints, and the functions and views the migrations create
 the committed file equals a fresh migration's (``make manifest`` writes it), and Alembic's own
 check proves the models equal the migrations. The probe reads this compact JSON and never
 imports SQLAlchemy or Alembic.
+
+The Citus mode's expectations are read the same way: the distribution step's primary-key
+changes are applied to the fresh database in a transaction that is rolled back, and what
+PostgreSQL prints for the new keys is recorded beside each table's placement.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import psycopg
 
 from costdb.migrate.history import HISTORY_TABLE
+from costdb.migrate.placements import PLACEMENTS, primary_key_statement
 from costdb.migrate.scripts import script_directory
 from costdb.schema import REQUIRED_EXTENSIONS, metadata
 from healthcheck.kept_connection import read_snapshot
@@ -28,6 +33,32 @@ _BOOKKEEPING = ("alembic_version", HISTORY_TABLE)
 def _revisions_oldest_first() -> list[str]:
     scripts = script_directory()
     return [script.revision for script in reversed(list(scripts.walk_revisions()))]
+
+
+def _citus_expectations(connection: psycopg.Connection[Any]) -> dict[str, Any]:
+    rekeyed = [p.table for p in PLACEMENTS if p.primary_key is not None]
+    with connection.transaction(force_rollback=True):
+        for statement in filter(None, map(primary_key_statement, PLACEMENTS)):
+            connection.execute(statement.encode())
+        snapshot = read_snapshot(connection)
+    return {
+        "placements": {
+            p.table: {
+                "kind": p.kind,
+                "column": p.column,
+                "colocate_with": p.colocate_with,
+                "description": p.describe(),
+            }
+            for p in PLACEMENTS
+        },
+        "constraints": {
+            table: {f"{table}_pkey": snapshot.constraints[table][f"{table}_pkey"]["definition"]}
+            for table in rekeyed
+        },
+        "indexes": {
+            f"{table}_pkey": snapshot.indexes[f"{table}_pkey"]["definition"] for table in rekeyed
+        },
+    }
 
 
 def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
@@ -70,6 +101,7 @@ def build_manifest(connection: psycopg.Connection[Any]) -> dict[str, Any]:
             for name, columns in sorted(snapshot.tables.items())
             if name not in metadata.tables and name not in _BOOKKEEPING
         },
+        "citus": _citus_expectations(connection),
     }
 
 

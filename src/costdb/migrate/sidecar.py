@@ -16,6 +16,7 @@ from alembic.config import Config
 from costdb.engine import connect
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
+from costdb.migrate.distribute import Distribution, citus_installed, distribute
 from costdb.migrate.lock import migration_lock
 from costdb.migrate.runner import Applied, require_known_revision, upgrade_to_head
 from costdb.migrate.scripts import alembic_config, script_directory
@@ -39,6 +40,7 @@ class VerificationFailed(CostdbError):
 class SidecarOptions:
     wait_seconds: float = 60.0
     lock_timeout_seconds: float = 300.0
+    citus_shard_count: int | None = None  # None: costdb.migrate.distribute's default
 
 
 def _log_applied(applied: Applied) -> None:
@@ -52,6 +54,18 @@ def _log_applied(applied: Applied) -> None:
             "revision": applied.revision,
             "duration_ms": applied.duration_ms,
         },
+    )
+
+
+def _log_distribution(done: Distribution) -> None:
+    if not done.placed:
+        log.info("Citus: every table already distributed", extra={"event": "distributed"})
+        return
+    log.info(
+        "Citus: placed %s (%d shards per distributed table)",
+        ", ".join(f"{p.table} ({p.describe()})" for p in done.placed),
+        done.shard_count,
+        extra={"event": "distributed", "shard_count": done.shard_count},
     )
 
 
@@ -88,10 +102,12 @@ def run_sidecar(
         with connect(settings, APPLICATION_NAME, options.wait_seconds) as connection:
             applied = upgrade_to_head(connection, config, on_applied=_log_applied, lock=lock)
             state = require_known_revision(connection, script_directory(config))
-        if not state.at_head:
-            raise VerificationFailed(
-                f"database at {state.current} after upgrade, not head {state.head}"
-            )
+            if not state.at_head:
+                raise VerificationFailed(
+                    f"database at {state.current} after upgrade, not head {state.head}"
+                )
+            if citus_installed(connection):
+                _log_distribution(distribute(connection, options.citus_shard_count))
         verify_schema(settings, manifest or load_manifest(), options.wait_seconds)
     if applied:
         log.info(

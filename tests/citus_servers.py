@@ -1,0 +1,110 @@
+"""A throwaway Citus cluster for tests and benchmarks: a coordinator and workers on loopback.
+
+Each node is a ``PostgresCluster`` with ``shared_preload_libraries = 'citus'``, built from the
+machine's own binaries (``make citus`` installs the extension). Workers trust loopback
+connections, as the workers of the Compose profile trust their private network: the
+coordinator and the workers connect to each other without a password file. Never part of the
+product.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+
+from costdb.local.cluster import PostgresCluster, find_binaries
+from costdb.settings import DatabaseSettings
+from tests.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
+
+CITUS_SETTINGS = {
+    **FAST_TEST_SETTINGS,
+    "shared_preload_libraries": "citus",
+    "max_worker_processes": "32",
+    "citus.node_connection_timeout": "5000",
+    "citus.enable_statistics_collection": "off",
+    # The servers run as another OS user with root's HOME: libpq would fail on its client
+    # certificate lookup there. Loopback needs no TLS.
+    "citus.node_conninfo": "sslmode=disable",
+}
+
+
+def citus_available() -> str | None:
+    """None when the newest binaries with pgvector have the Citus extension, else why not."""
+    binaries = find_binaries()
+    if (binaries.sharedir / "extension" / "citus.control").is_file():
+        return None
+    return f"Citus is not installed for {binaries.bindir} (run `make citus`)"
+
+
+def _execute(settings: DatabaseSettings, *statements: str) -> None:
+    with psycopg.connect(settings.conninfo("costdb-tests"), autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(statement.encode())
+
+
+@dataclass
+class CitusCluster:
+    """A coordinator and its workers, started; databases are made on all of them at once."""
+
+    coordinator: PostgresCluster
+    workers: list[PostgresCluster]
+
+    @property
+    def nodes(self) -> list[PostgresCluster]:
+        return [self.coordinator, *self.workers]
+
+    def create_database(self, *, shard_count: int | None = None) -> DatabaseSettings:
+        """A new database with Citus on every node and the workers registered: the state
+        an operator leaves before the first ``costdb migrate``."""
+        name = f"costdb_citus_{secrets.token_hex(5)}"
+        for node in self.nodes:
+            _execute(node.settings(), f'CREATE DATABASE "{name}" TEMPLATE template0')
+            _execute(node.settings(name), "CREATE EXTENSION citus")
+        statements = [
+            f"SELECT citus_set_coordinator_host('127.0.0.1', {self.coordinator.port})",
+            *(f"SELECT citus_add_node('127.0.0.1', {w.port})" for w in self.workers),
+        ]
+        if shard_count is not None:
+            statements.append(f'ALTER DATABASE "{name}" SET citus.shard_count = {shard_count}')
+        _execute(self.coordinator.settings(name), *statements)
+        return self.coordinator.settings(name)
+
+    def drop_database(self, database: DatabaseSettings) -> None:
+        for node in self.nodes:
+            _execute(node.settings(), f'DROP DATABASE IF EXISTS "{database.dbname}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.is_running:
+                node.stop(mode="immediate")
+
+
+def _trust_loopback(node: PostgresCluster) -> None:
+    hba = node.datadir / "pg_hba.conf"
+    rules = hba.read_text(encoding="utf-8")
+    hba.write_text("host all all 127.0.0.1/32 trust\n" + rules, encoding="utf-8")
+
+
+@contextmanager
+def citus_cluster(worker_count: int = 2) -> Iterator[CitusCluster]:
+    """Start a coordinator and ``worker_count`` workers; stop and remove them afterwards."""
+    root = shared_tempdir("costdb-citus-")
+    nodes = [
+        new_cluster(root / f"node{index}", **CITUS_SETTINGS) for index in range(1 + worker_count)
+    ]
+    cluster = CitusCluster(nodes[0], nodes[1:])
+    try:
+        for index, node in enumerate(nodes):
+            node.initialise()
+            if index > 0:
+                _trust_loopback(node)
+            node.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
