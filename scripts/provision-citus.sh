@@ -33,6 +33,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 command -v apt-get >/dev/null || die "this script supports Debian only (apt-get not found)"
 
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "postgresql-server-dev-$major" build-essential \
+  liblz4-dev libzstd-dev libkrb5-dev libssl-dev zlib1g-dev libreadline-dev curl ca-certificates \
+  >/dev/null
+
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
 tarball="$workdir/citus.tar.gz"
@@ -46,11 +52,6 @@ case "$CITUS_SOURCE" in
     [ -f "$CITUS_SOURCE" ] || die "CITUS_SOURCE=$CITUS_SOURCE: no such file"
     cp "$CITUS_SOURCE" "$tarball" ;;
 esac
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "postgresql-server-dev-$major" build-essential \
-  liblz4-dev libzstd-dev libkrb5-dev libssl-dev zlib1g-dev libreadline-dev >/dev/null
 
 mkdir "$workdir/src"
 tar xzf "$tarball" -C "$workdir/src" --strip-components=1 || die "$CITUS_SOURCE is not a gzipped tarball"

@@ -15,10 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import psycopg
-
 from costdb.local.cluster import PostgresCluster, find_binaries
 from costdb.settings import DatabaseSettings
+from tests.database_actions import run_sql
 from tests.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
 
 CITUS_SETTINGS = {
@@ -41,12 +40,6 @@ def citus_available() -> str | None:
     return f"Citus is not installed for {binaries.bindir} (run `make citus`)"
 
 
-def _execute(settings: DatabaseSettings, *statements: str) -> None:
-    with psycopg.connect(settings.conninfo("costdb-tests"), autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement.encode())
-
-
 @dataclass
 class CitusCluster:
     """A coordinator and its workers, started; databases are made on all of them at once."""
@@ -58,25 +51,24 @@ class CitusCluster:
     def nodes(self) -> list[PostgresCluster]:
         return [self.coordinator, *self.workers]
 
-    def create_database(self, *, shard_count: int | None = None) -> DatabaseSettings:
-        """A new database with Citus on every node and the workers registered: the state
-        an operator leaves before the first ``costdb migrate``."""
+    def create_database(self, *, register_workers: bool = True) -> DatabaseSettings:
+        """A new database with Citus on every node and (by default) the workers registered:
+        the state an operator leaves before the first ``costdb migrate``."""
         name = f"costdb_citus_{secrets.token_hex(5)}"
         for node in self.nodes:
-            _execute(node.settings(), f'CREATE DATABASE "{name}" TEMPLATE template0')
-            _execute(node.settings(name), "CREATE EXTENSION citus")
-        statements = [
-            f"SELECT citus_set_coordinator_host('127.0.0.1', {self.coordinator.port})",
-            *(f"SELECT citus_add_node('127.0.0.1', {w.port})" for w in self.workers),
-        ]
-        if shard_count is not None:
-            statements.append(f'ALTER DATABASE "{name}" SET citus.shard_count = {shard_count}')
-        _execute(self.coordinator.settings(name), *statements)
+            run_sql(node.settings(), f'CREATE DATABASE "{name}" TEMPLATE template0')
+            run_sql(node.settings(name), "CREATE EXTENSION citus")
+        if register_workers:
+            run_sql(
+                self.coordinator.settings(name),
+                f"SELECT citus_set_coordinator_host('127.0.0.1', {self.coordinator.port})",
+                *(f"SELECT citus_add_node('127.0.0.1', {w.port})" for w in self.workers),
+            )
         return self.coordinator.settings(name)
 
     def drop_database(self, database: DatabaseSettings) -> None:
         for node in self.nodes:
-            _execute(node.settings(), f'DROP DATABASE IF EXISTS "{database.dbname}" WITH (FORCE)')
+            run_sql(node.settings(), f'DROP DATABASE IF EXISTS "{database.dbname}" WITH (FORCE)')
 
     def stop(self) -> None:
         for node in self.nodes:

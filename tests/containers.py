@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DB_IMAGE = "costdb-db:test"
 TOOLS_IMAGE = "costdb-tools:test"
+CITUS_DOCKERFILE = REPO / "docker" / "citus" / "Dockerfile"
+CITUS_WORKER_IMAGE = "costdb-citus-worker:test"
+CITUS_COORDINATOR_IMAGE = "costdb-citus-coordinator:test"
 SECRET_NAMES = (
     "postgres_password",
     "costdb_owner_password",
@@ -61,11 +64,13 @@ def engine_or_skip() -> None:
         pytest.skip("Docker Compose v2 (`docker compose`) is not installed")
 
 
-def build(target: str, tag: str, context: Path = REPO) -> None:
+def build(target: str, tag: str, context: Path = REPO, dockerfile: Path | None = None) -> None:
     """Build one target of the Dockerfile with BuildKit (what `COPY --chmod` needs)."""
     result = run(
         "docker",
         "build",
+        "--file",
+        str(dockerfile or context / "Dockerfile"),
         "--target",
         target,
         "--tag",
@@ -144,6 +149,8 @@ class Stack:
         self.project = f"costdb-test-{secrets.token_hex(4)}"
         self.db_port = free_port()
         self.health_port = free_port()
+        self.citus_port = free_port()
+        self.citus_health_port = free_port()
         self.db_image = db_image
         (directory / "secrets").mkdir(exist_ok=True)
         for name in SECRET_NAMES:
@@ -166,6 +173,10 @@ class Stack:
                 "COSTDB_TOOLS_IMAGE": TOOLS_IMAGE,
                 "COSTDB_DB_PORT": str(self.db_port),
                 "COSTDB_HEALTH_PORT": str(self.health_port),
+                "COSTDB_CITUS_WORKER_IMAGE": CITUS_WORKER_IMAGE,
+                "COSTDB_CITUS_COORDINATOR_IMAGE": CITUS_COORDINATOR_IMAGE,
+                "COSTDB_CITUS_PORT": str(self.citus_port),
+                "COSTDB_CITUS_HEALTH_PORT": str(self.citus_health_port),
             },
             timeout=timeout,
         )

@@ -19,6 +19,9 @@ import pytest
 
 from tests.cli_runner import clean_environment, run_module
 from tests.containers import (
+    CITUS_COORDINATOR_IMAGE,
+    CITUS_DOCKERFILE,
+    CITUS_WORKER_IMAGE,
     DB_IMAGE,
     REPO,
     TOOLS_IMAGE,
@@ -231,3 +234,27 @@ def test_a_volume_upgrades_on_start_and_an_older_image_refuses_it(
     assert "migration sidecar: failed (exit 3)" in output
     assert "database revision 0099 is newer than this image" in output
     assert inspect(stack.container("db"))["State"]["Running"] is True  # type: ignore[index]
+
+
+CITUS_BASE_IMAGE = "citusdata/citus:13.0.3"  # docker/citus/Dockerfile's CITUS_IMAGE
+
+
+def test_the_citus_profile_registers_migrates_distributes_and_gates(
+    images: None, tmp_path: Path
+) -> None:
+    if run("docker", "image", "inspect", CITUS_BASE_IMAGE, timeout=30).returncode != 0:
+        pytest.skip(f"{CITUS_BASE_IMAGE} is not in the engine and no registry is reachable")
+    build("worker", CITUS_WORKER_IMAGE, dockerfile=CITUS_DOCKERFILE)
+    build("coordinator", CITUS_COORDINATOR_IMAGE, dockerfile=CITUS_DOCKERFILE)
+    stack = Stack(tmp_path)
+    try:
+        started = stack.up("--profile", "citus", services=("citus-health",))
+        assert started.returncode == 0, started.stderr + stack.logs("citus-migrate")
+        url = f"http://127.0.0.1:{stack.citus_health_port}/readyz"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            report = json.load(response)
+        names = {check["name"] for check in report["checks"]}
+        assert "citus:placement:events" in names
+        assert {"citus:worker:citus-worker-1:5432", "citus:worker:citus-worker-2:5432"} <= names
+    finally:
+        stack.compose("--profile", "citus", "down", "--volumes", "--remove-orphans")
