@@ -15,6 +15,7 @@ import psycopg
 
 from bench import (
     analytics,
+    citus,
     containers,
     data,
     ingest,
@@ -41,6 +42,8 @@ class Sizes:
     embeddings: int
     similarity_queries: int
     soak_requests: int
+    citus_events: int
+    citus_embeddings: int
 
 
 FULL = Sizes(
@@ -52,6 +55,8 @@ FULL = Sizes(
     embeddings=100_000,
     similarity_queries=20,
     soak_requests=100_000,
+    citus_events=200_000,
+    citus_embeddings=20_000,
 )
 QUICK = Sizes(
     repeat=5,
@@ -62,6 +67,8 @@ QUICK = Sizes(
     embeddings=5_000,
     similarity_queries=5,
     soak_requests=5_000,
+    citus_events=10_000,
+    citus_embeddings=2_000,
 )
 # The server the data sections run on: memory for a 1M-row table and a 100k-vector HNSW
 # build, and no checkpoint in the middle of a load.
@@ -112,6 +119,16 @@ def _containers(_cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return containers.container_figures(sizes.lifecycle_repeat)
 
 
+def _citus(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return citus.citus_figures(
+        cluster,
+        data.events(sizes.citus_events, seed=19),
+        sizes.citus_embeddings,
+        sizes.similarity_queries,
+        sizes.repeat,
+    )
+
+
 SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "lifecycle": _lifecycle,
     "probe": _probe,
@@ -120,6 +137,7 @@ SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "data": _data,
     "schema-v2": _schema_v2,
     "maintenance": _maintenance,
+    "citus": _citus,
 }
 
 

@@ -58,7 +58,7 @@ def _index_names(node: object) -> list[str]:
     return []
 
 
-def _timings(connection: psycopg.Connection[Any], repeat: int) -> dict[str, tuple[float, str]]:
+def query_timings(connection: psycopg.Connection[Any], repeat: int) -> dict[str, tuple[float, str]]:
     results = {}
     for name, sql in QUERIES.items():
         connection.execute(sql.encode(), PARAMETERS).fetchall()  # warm the cache
@@ -84,16 +84,16 @@ def analytics_figures(database: DatabaseSettings, repeat: int) -> list[Figure]:
     with psycopg.connect(database.conninfo("bench"), autocommit=True) as connection:
         connection.prepare_threshold = None  # plan each run against the index that exists now
         rows = connection.execute(b"SELECT count(*) FROM events").fetchone()
-        head = _timings(connection, repeat)
+        head = query_timings(connection, repeat)
         brin_size = _index_size(connection, "idx_events_created_at")
         project_time_def = _index_definition(connection, PROJECT_TIME_INDEX)
         connection.execute(f"DROP INDEX {PROJECT_TIME_INDEX}".encode())
         connection.execute(b"ANALYZE events")
-        before_v2 = _timings(connection, repeat)
+        before_v2 = query_timings(connection, repeat)
         connection.execute(b"DROP INDEX idx_events_created_at")
         connection.execute(b"CREATE INDEX idx_events_created_at ON events (created_at)")
         connection.execute(b"ANALYZE events")
-        btree = _timings(connection, repeat)
+        btree = query_timings(connection, repeat)
         btree_size = _index_size(connection, "idx_events_created_at")
         connection.execute(b"DROP INDEX idx_events_created_at")
         connection.execute(b"CREATE INDEX idx_events_created_at ON events USING brin (created_at)")

@@ -38,7 +38,7 @@ FUNCTION_SETTINGS = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_or
 DEFAULT_SETTINGS = {"hnsw.ef_search": "40", "hnsw.iterative_scan": "off"}
 
 
-def _load(
+def load_embeddings(
     connection: psycopg.Connection[Any], vectors: NDArray[np.float32]
 ) -> tuple[float, list[object]]:
     """Store ``vectors`` for the oldest events; return the HNSW build time (s) and the ids."""
@@ -77,7 +77,7 @@ def _load(
     return build, event_ids
 
 
-def _search(
+def search(
     connection: psycopg.Connection[Any],
     sql: str,
     arguments: Sequence[tuple[Any, ...]],
@@ -108,7 +108,7 @@ def _projects(connection: psycopg.Connection[Any], event_ids: list[object]) -> l
     return [rows[event_id] for event_id in event_ids]
 
 
-def _recall(
+def recall_at_k(
     stored: NDArray[np.float32],
     event_ids: list[object],
     probes: NDArray[np.float32],
@@ -149,7 +149,7 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
         connection.prepare_threshold = None
         register_vector(connection)
         stored = embeddings(count, EMBEDDING_DIMENSIONS)
-        build, event_ids = _load(connection, stored)
+        build, event_ids = load_embeddings(connection, stored)
         # A query is a new prompt of a known kind: a stored one, slightly changed, searched
         # for within the project of the event it was taken from.
         noise = np.random.default_rng(12).normal(0, 0.01, (queries, EMBEDDING_DIMENSIONS))
@@ -158,16 +158,16 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
         everywhere = [(probe,) for probe in probes]
         per_project = list(zip(projects, probes, strict=True))
         connection.execute(QUERY.encode(), (probes[0],)).fetchall()  # warm
-        hnsw_times, hnsw_hits = _search(connection, QUERY, everywhere, exact=False)
+        hnsw_times, hnsw_hits = search(connection, QUERY, everywhere, exact=False)
         plan = connection.execute(b"EXPLAIN " + QUERY.encode(), (probes[0],)).fetchall()
-        exact_times, exact_hits = _search(connection, QUERY, everywhere, exact=True)
-        project_exact_times, project_truth = _search(
+        exact_times, exact_hits = search(connection, QUERY, everywhere, exact=True)
+        project_exact_times, project_truth = search(
             connection, PROJECT_QUERY, per_project, exact=True
         )
         _settings(connection, DEFAULT_SETTINGS)
-        _, default_hits = _search(connection, PROJECT_QUERY, per_project, exact=False)
+        _, default_hits = search(connection, PROJECT_QUERY, per_project, exact=False)
         _settings(connection, FUNCTION_SETTINGS)
-        project_times, project_hits = _search(connection, PROJECT_QUERY, per_project, exact=False)
+        project_times, project_hits = search(connection, PROJECT_QUERY, per_project, exact=False)
         _settings(connection, DEFAULT_SETTINGS)
         size = connection.execute(
             b"SELECT pg_relation_size('idx_prompt_embeddings_hnsw'),"
@@ -175,15 +175,15 @@ def similarity_figures(database: DatabaseSettings, count: int, queries: int) -> 
         ).fetchone()
         half_build, half_size = _halfvec_index(connection)
         connection.execute(b"DROP INDEX idx_prompt_embeddings_hnsw")  # only halfvec is left
-        half_times, half_hits = _search(connection, HALFVEC_QUERY, everywhere, exact=False)
+        half_times, half_hits = search(connection, HALFVEC_QUERY, everywhere, exact=False)
         half_plan = connection.execute(
             b"EXPLAIN " + HALFVEC_QUERY.encode(), (probes[0],)
         ).fetchall()
         connection.rollback()
-    recall = _recall(stored, event_ids, probes, hnsw_hits, exact_hits)
-    project_recall = _recall(stored, event_ids, probes, project_hits, project_truth)
-    default_recall = _recall(stored, event_ids, probes, default_hits, project_truth)
-    half_recall = _recall(stored, event_ids, probes, half_hits, exact_hits)
+    recall = recall_at_k(stored, event_ids, probes, hnsw_hits, exact_hits)
+    project_recall = recall_at_k(stored, event_ids, probes, project_hits, project_truth)
+    default_recall = recall_at_k(stored, event_ids, probes, default_hits, project_truth)
+    half_recall = recall_at_k(stored, event_ids, probes, half_hits, exact_hits)
     uses_index = any("idx_prompt_embeddings_hnsw" in str(line) for line in plan)
     half_uses_index = any("bench_halfvec" in str(line) for line in half_plan)
     index_mib, table_mib = (size[0] / 2**20, size[1] / 2**20) if size else (0.0, 0.0)

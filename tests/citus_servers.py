@@ -83,12 +83,12 @@ def _trust_loopback(node: PostgresCluster) -> None:
 
 
 @contextmanager
-def citus_cluster(worker_count: int = 2) -> Iterator[CitusCluster]:
-    """Start a coordinator and ``worker_count`` workers; stop and remove them afterwards."""
+def citus_cluster(worker_count: int = 2, **server_settings: str) -> Iterator[CitusCluster]:
+    """Start a coordinator and ``worker_count`` workers (``server_settings`` on each); stop
+    and remove them afterwards."""
     root = shared_tempdir("costdb-citus-")
-    nodes = [
-        new_cluster(root / f"node{index}", **CITUS_SETTINGS) for index in range(1 + worker_count)
-    ]
+    settings = {**CITUS_SETTINGS, **server_settings}
+    nodes = [new_cluster(root / f"node{index}", **settings) for index in range(1 + worker_count)]
     cluster = CitusCluster(nodes[0], nodes[1:])
     try:
         for index, node in enumerate(nodes):

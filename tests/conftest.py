@@ -25,7 +25,9 @@ from costdb.engine import create_costdb_engine
 from costdb.errors import CostdbError
 from costdb.local.cluster import PostgresCluster
 from costdb.migrate.scripts import alembic_config as costdb_alembic_config
+from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings, parse_database_url
+from tests.citus_servers import CitusCluster, citus_available, citus_cluster
 from tests.health_servers import RunningServer
 from tests.servers import (
     FAST_TEST_SETTINGS,
@@ -149,3 +151,30 @@ def serve_factory() -> Iterator[list[RunningServer]]:
             server.process.wait()
         if server.process.stdout:
             server.process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def citus() -> Iterator[CitusCluster]:
+    """A coordinator and two workers for the whole session (``make citus`` builds Citus; CI
+    sets COSTDB_TEST_REQUIRE_CITUS=1 so that a missing build fails instead of skipping)."""
+    missing = citus_available()
+    if missing is not None:
+        if os.environ.get("COSTDB_TEST_REQUIRE_CITUS") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with citus_cluster(worker_count=2) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def citus_database(citus: CitusCluster) -> Iterator[DatabaseSettings]:
+    database = citus.create_database()
+    yield database
+    citus.drop_database(database)
+
+
+@pytest.fixture
+def distributed_database(citus_database: DatabaseSettings) -> DatabaseSettings:
+    """A Citus database after ``costdb migrate``: at head, every table distributed."""
+    run_sidecar(citus_database, SidecarOptions())
+    return citus_database

@@ -162,4 +162,21 @@ def test_the_seed_client_works_unchanged_on_schema_v2(
         "suggestions": ["trim the system prompt"],
         "callCount": 2,
         "orphans": 0,
+        "rejected": {
+            "code": "23503",
+            "constraint": "prompt_analysis_event_id_events_id_fk",
+            "table": "prompt_analysis",
+        },
     }
+
+
+@pytest.mark.slow
+def test_the_seed_client_works_on_citus_but_errors_lose_their_fields(
+    node_client: Path, distributed_database: DatabaseSettings
+) -> None:
+    """The same program against a Citus coordinator: the same answers, except that an error
+    relayed from a worker keeps its SQLSTATE only (README, "Citus", documented limit)."""
+    result = _run_program("seed-client", distributed_database)
+    assert result["callCount"] == 2 and result["orphans"] == 0
+    assert result["cachedTokens"] == 2000 and result["suggestions"] == ["trim the system prompt"]
+    assert result["rejected"] == {"code": "23503", "constraint": None, "table": None}

@@ -48,6 +48,18 @@ async function main(): Promise<void> {
         set: { callCount: sql`${costAggregates.callCount} + 1` },
       });
     }
+    // What a client learns from a refused write: its SQLSTATE, and the constraint and table.
+    let rejected: Record<string, string | null> = {};
+    try {
+      await db.insert(promptAnalysis).values({ eventId: '00000000-0000-0000-0000-000000000000' });
+    } catch (error: unknown) {
+      const cause = ((error as { cause?: unknown }).cause ?? error) as {
+        code?: string; constraint?: string; table?: string;
+      };
+      rejected = {
+        code: cause.code ?? null, constraint: cause.constraint ?? null, table: cause.table ?? null,
+      };
+    }
     const [readBack] = await db.select().from(events).where(eq(events.id, event.id));
     const analyses = await db.select().from(promptAnalysis).where(eq(promptAnalysis.eventId, event.id));
     const [aggregate] = await db.select().from(costAggregates);
@@ -62,6 +74,7 @@ async function main(): Promise<void> {
       suggestions: analyses[0].suggestions,
       callCount: aggregate.callCount,
       orphans: orphans.length,
+      rejected,
     }));
   } finally {
     await pool.end();

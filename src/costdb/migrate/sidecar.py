@@ -3,7 +3,8 @@
 What runs in the ``migrate`` container (Compose) or init container (Kubernetes) before
 anything that uses the database starts. Exit 0 means: the database is at head and the health
 probe's schema checks pass. Runners that waited for the lock find the database at head and
-apply nothing.
+apply nothing. On a Citus coordinator the distribution step (``costdb.migrate.distribute``)
+runs after the upgrade, under the same lock, and the verification expects Citus's layout.
 """
 
 from __future__ import annotations
