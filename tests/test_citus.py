@@ -397,7 +397,9 @@ def test_limit_hnsw_settings_apply_per_shard(distributed_database: DatabaseSetti
     assert counts["role"] == (2 * SHARDS_PER_NODE,)
 
 
-def _similarity_answers(database: DatabaseSettings) -> tuple[list[object], list[object]]:
+def _similarity_answers(
+    database: DatabaseSettings,
+) -> tuple[list[list[tuple[int, float, bool]]], list[tuple[Any, ...]]]:
     """costdb_similar_prompts for the five newest of 40 prompts (event ids left out: they
     differ between databases), and costdb_cache_savings over all of them."""
     ids = _embeddings(database, 40)
