@@ -106,7 +106,8 @@ def probe_settings(settings: DatabaseSettings, timeout: float) -> DatabaseSettin
     callers also bound the whole probe in time."""
     milliseconds = max(1, int(timeout * 1000))
     # On Citus, a worker that does not answer must fail its own check, within the probe's time.
-    worker_connect = max(10, milliseconds // 2)
+    # (Citus accepts 10 ms to 1 h.)
+    worker_connect = min(max(10, milliseconds // 2), 3_600_000)
     options = (
         f"{settings.params.get('options', '')} -c statement_timeout={milliseconds}"
         f" -c citus.node_connection_timeout={worker_connect}"

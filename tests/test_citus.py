@@ -210,6 +210,27 @@ def test_a_table_placed_otherwise_stops_migrate_and_nothing_moves(
     assert "reference" in _failures(citus_database)["citus:placement:cost_aggregates"]
 
 
+def test_a_table_held_by_the_application_times_out_and_nothing_moves(
+    citus_database: DatabaseSettings,
+) -> None:
+    """The distribution waits for locks as long as a migration statement may
+    (COSTDB_DDL_LOCK_TIMEOUT), then gives up whole, instead of queueing the application."""
+    migrate_to_head(citus_database)
+    with psycopg.connect(citus_database.conninfo("costdb-tests")) as reader:
+        reader.execute(b"SELECT count(*) FROM prompt_analysis").fetchall()  # holds its lock
+        result = run_module(
+            "costdb",
+            "migrate",
+            env=url_environment(citus_database, COSTDB_DDL_LOCK_TIMEOUT="1s"),
+            timeout=60,
+        )
+    assert result.returncode == 1, result.stderr
+    assert "lock timeout" in result.stderr and "nothing was distributed" in result.stderr
+    assert _placements(citus_database) == {}
+    run_sidecar(citus_database, SidecarOptions())  # once the reader is gone
+    assert _failures(citus_database) == {}
+
+
 def test_no_worker_registered_is_one_clear_line(citus: CitusCluster) -> None:
     database = citus.create_database(register_workers=False)
     try:

@@ -25,7 +25,8 @@ class ExitCode(IntEnum):
     FAILED = (
         1,
         "a migration failed (rolled back: the database stays at the last good revision), the "
-        "database failed mid-run, or (the probe) the schema is unhealthy",
+        "Citus distribution step failed (rolled back: nothing moved), the database failed "
+        "mid-run, or (the probe) the schema is unhealthy",
     )
     MISCONFIGURED = (
         2,

@@ -19,6 +19,7 @@ from costdb.connection import server_message
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.placements import PLACEMENTS, Placement, primary_key_statement
+from costdb.settings import load_ddl_timeouts
 
 SHARDS_PER_NODE = 4
 """The default shard count is this many per node that holds shards (8 for two workers): few
@@ -137,6 +138,11 @@ def distribute(connection: Connection, shard_count: int | None = None) -> Distri
             connection.rollback()
             return Distribution([], None)
         shards = shard_count or default_shard_count(connection)
+        # As for every migration: give up rather than queue the application behind the
+        # tables' locks, and never run unbounded (the copy of existing rows included).
+        timeouts = load_ddl_timeouts()
+        connection.execute(text(f"SET LOCAL lock_timeout = '{timeouts.lock_timeout}'"))
+        connection.execute(text(f"SET LOCAL statement_timeout = '{timeouts.statement_timeout}'"))
         for statement in filter(None, map(primary_key_statement, todo)):
             connection.execute(text(statement))
         for placement in todo:
