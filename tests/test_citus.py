@@ -210,6 +210,17 @@ def test_a_table_placed_otherwise_stops_migrate_and_nothing_moves(
     assert "reference" in _failures(citus_database)["citus:placement:cost_aggregates"]
 
 
+def test_tables_an_operator_began_to_place_are_finished(citus_database: DatabaseSettings) -> None:
+    """model_pricing made a reference table by hand: Citus turns model_pricing_tiers (its
+    foreign key points there) into a Citus local table; migrate places both as intended."""
+    migrate_to_head(citus_database)
+    run_sql(citus_database, "SELECT create_reference_table('model_pricing')")
+    run_sidecar(citus_database, SidecarOptions())
+    replication = "SELECT repmodel FROM pg_dist_partition WHERE logicalrelid = %s::regclass"
+    assert _rows(citus_database, replication, "model_pricing_tiers") == [("t",)]  # reference
+    assert _failures(citus_database) == {}
+
+
 def test_a_table_held_by_the_application_times_out_and_nothing_moves(
     citus_database: DatabaseSettings,
 ) -> None:

@@ -236,14 +236,20 @@ def test_a_volume_upgrades_on_start_and_an_older_image_refuses_it(
     assert inspect(stack.container("db"))["State"]["Running"] is True  # type: ignore[index]
 
 
-CITUS_BASE_IMAGE = "citusdata/citus:13.0.3"  # docker/citus/Dockerfile's CITUS_IMAGE
+def _citus_base_image() -> str:
+    """docker/citus/Dockerfile's pinned base (its ``ARG CITUS_IMAGE`` default)."""
+    for line in CITUS_DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("ARG CITUS_IMAGE="):
+            return line.removeprefix("ARG CITUS_IMAGE=")
+    raise AssertionError("docker/citus/Dockerfile names no CITUS_IMAGE")
 
 
 def test_the_citus_profile_registers_migrates_distributes_and_gates(
     images: None, tmp_path: Path
 ) -> None:
-    if run("docker", "image", "inspect", CITUS_BASE_IMAGE, timeout=30).returncode != 0:
-        pytest.skip(f"{CITUS_BASE_IMAGE} is not in the engine and no registry is reachable")
+    base = _citus_base_image()
+    if run("docker", "image", "inspect", base, timeout=30).returncode != 0:
+        pytest.skip(f"{base} is not in the engine and no registry is reachable")
     build("worker", CITUS_WORKER_IMAGE, dockerfile=CITUS_DOCKERFILE)
     build("coordinator", CITUS_COORDINATOR_IMAGE, dockerfile=CITUS_DOCKERFILE)
     stack = Stack(tmp_path)

@@ -46,7 +46,7 @@ class DistributionFailed(CostdbError):
 class Found:
     """A table as Citus has it."""
 
-    kind: str  # distributed, reference, or another Citus table type
+    kind: str  # distributed or reference
     column: str | None
     colocation: int
 
@@ -63,15 +63,15 @@ def citus_installed(connection: Connection) -> bool:
 
 
 def _found(connection: Connection) -> dict[str, Found]:
+    """The public tables Citus has distributed or made reference tables. A Citus local table
+    (Citus makes one of a plain table that a reference table's foreign key involves) is left
+    out: it is still to be placed, and Citus converts it in place."""
     found = {}
     for table, method, column, replication, colocation in connection.execute(_PLACED):
         if method == "h":
-            kind = "distributed"
+            found[table] = Found("distributed", column, colocation)
         elif replication == "t":
-            kind = "reference"
-        else:
-            kind = "a Citus local table"
-        found[table] = Found(kind, column, colocation)
+            found[table] = Found("reference", column, colocation)
     return found
 
 
