@@ -8,7 +8,8 @@ FROM ${BASE} AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends "postgresql-server-dev-${PG_MAJOR}" \
-      build-essential liblz4-dev libzstd-dev libkrb5-dev libssl-dev zlib1g-dev libreadline-dev patch
+      build-essential liblz4-dev libzstd-dev libkrb5-dev libssl-dev libicu-dev zlib1g-dev \
+      libreadline-dev patch
 COPY citus.tar.gz citus.patch /src/
 WORKDIR /src/citus
 RUN tar xzf ../citus.tar.gz --strip-components=1 \

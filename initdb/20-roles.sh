@@ -77,15 +77,5 @@ ALTER ROLE costdb_readonly SET statement_timeout = '30s';
 REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO costdb_owner, costdb_app, costdb_readonly;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-ALTER SCHEMA public OWNER TO costdb_owner;
-GRANT USAGE ON SCHEMA public TO costdb_app, costdb_readonly;
-
--- Tables the owner creates later (every migration) are granted automatically.
-ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public
-  GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO costdb_app;
-ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public
-  GRANT USAGE, SELECT ON SEQUENCES TO costdb_app;
-ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public
-  GRANT SELECT ON TABLES TO costdb_readonly;
+-- The schema's privileges follow in 30-schema-privileges.sql.
 SQL

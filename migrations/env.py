@@ -27,6 +27,16 @@ def _managed(name: str | None, type_: str, _parents: Any) -> bool:
     return not (type_ == "table" and name == HISTORY_TABLE)
 
 
+def _first_revision_on_citus(connection: Connection) -> bool:
+    """Citus is installed and nothing is applied yet (the first revision is next)."""
+    return bool(
+        connection.exec_driver_sql(
+            "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') "
+            "AND to_regclass('alembic_version') IS NULL"
+        ).scalar()
+    )
+
+
 def _configure_and_run(**target: Any) -> None:
     context.configure(
         target_metadata=metadata,
@@ -43,6 +53,13 @@ def _configure_and_run(**target: Any) -> None:
     timeouts = load_ddl_timeouts()
     context.execute(f"SET lock_timeout = '{timeouts.lock_timeout}'")
     context.execute(f"SET statement_timeout = '{timeouts.statement_timeout}'")
+    if "connection" in target and _first_revision_on_citus(target["connection"]):
+        # 0001's `CREATE EXTENSION IF NOT EXISTS vector` would make Citus register the
+        # extension again on every worker, which only its owner (the superuser who created it
+        # at first boot) may do. Nothing of 0001 needs to reach the workers before the tables
+        # are distributed; LOCAL ends with 0001's transaction (the runner applies one
+        # revision per transaction).
+        context.execute("SET LOCAL citus.enable_metadata_sync = off")
     with context.begin_transaction():
         context.run_migrations()
 

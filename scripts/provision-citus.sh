@@ -36,7 +36,8 @@ command -v apt-get >/dev/null || die "this script supports Debian only (apt-get 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "postgresql-server-dev-$major" build-essential \
-  liblz4-dev libzstd-dev libkrb5-dev libssl-dev zlib1g-dev libreadline-dev curl ca-certificates \
+  liblz4-dev libzstd-dev libkrb5-dev libssl-dev libicu-dev zlib1g-dev libreadline-dev curl \
+  ca-certificates \
   >/dev/null
 
 workdir=$(mktemp -d)

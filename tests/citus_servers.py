@@ -1,7 +1,7 @@
 """A throwaway Citus cluster for tests and benchmarks: a coordinator and workers on loopback.
 
-Each node is a ``PostgresCluster`` with ``shared_preload_libraries = 'citus'``, built from the
-machine's own binaries (``make citus`` installs the extension). Workers trust loopback
+Each node is a ``PostgresCluster`` with ``shared_preload_libraries = 'citus,vector'``, built
+from the machine's own binaries (``make citus`` installs the extension). Workers trust loopback
 connections, as the workers of the Compose profile trust their private network: the
 coordinator and the workers connect to each other without a password file. Never part of the
 product.
@@ -22,7 +22,9 @@ from tests.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
 
 CITUS_SETTINGS = {
     **FAST_TEST_SETTINGS,
-    "shared_preload_libraries": "citus",
+    # vector too: a function created with `SET hnsw.ef_search` reaches the workers, whose
+    # sessions must know that parameter for a non-superuser to create it (README, "Citus").
+    "shared_preload_libraries": "citus,vector",
     "max_worker_processes": "32",
     "citus.node_connection_timeout": "5000",
     "citus.enable_statistics_collection": "off",

@@ -196,11 +196,14 @@ class Stack:
     def password(self, name: str) -> str:
         return (self.directory / "secrets" / name).read_text()
 
-    def role(self, role: str, database: str = "costdb") -> DatabaseSettings:
+    def role(
+        self, role: str, database: str = "costdb", port: int | None = None
+    ) -> DatabaseSettings:
+        """How ``role`` reaches ``database`` on the db service (or another published ``port``)."""
         return DatabaseSettings(
             {
                 "host": "127.0.0.1",
-                "port": str(self.db_port),
+                "port": str(port or self.db_port),
                 "user": role,
                 "password": self.password(f"{role}_password"),
                 "dbname": database,

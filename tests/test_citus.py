@@ -104,6 +104,27 @@ def test_migrate_distributes_every_table_and_the_probe_passes(
     assert names.count('"citus:worker:127.0.0.1:') == len(citus.workers)
 
 
+def test_the_owner_role_migrates_and_distributes(citus_database: DatabaseSettings) -> None:
+    """As the image runs it: the extension created by the superuser at first boot, before the
+    workers were registered; costdb migrate as a role that owns nothing else."""
+    owner = f"costdb_owner_{uuid.uuid4().hex[:8]}"
+    run_sql(
+        citus_database,
+        "CREATE EXTENSION vector",
+        f"CREATE ROLE {owner} LOGIN PASSWORD 'owner'",
+        f'GRANT CREATE ON DATABASE "{citus_database.dbname}" TO {owner}',
+        f"GRANT CREATE ON SCHEMA public TO {owner}",
+    )
+    as_owner = citus_database.with_params(user=owner, password="owner")
+    try:
+        result = run_module("costdb", "migrate", env=url_environment(as_owner), timeout=180)
+        assert result.returncode == 0, result.stderr
+        assert _failures(as_owner) == {}
+        _insert_event(as_owner)  # the default (costdb_uuidv7) reached the shards
+    finally:
+        run_sql(citus_database, f"DROP OWNED BY {owner}", f"DROP ROLE {owner}")
+
+
 def test_a_second_migrate_moves_nothing(distributed_database: DatabaseSettings) -> None:
     shards = "SELECT logicalrelid::text, shardid FROM pg_dist_shard ORDER BY 1, 2"
     before = _rows(distributed_database, shards)

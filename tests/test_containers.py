@@ -255,12 +255,26 @@ def test_the_citus_profile_registers_migrates_distributes_and_gates(
     stack = Stack(tmp_path)
     try:
         started = stack.up("--profile", "citus", services=("citus-health",))
-        assert started.returncode == 0, started.stderr + stack.logs("citus-migrate")
+        logs = stack.logs("citus-register") + stack.logs("citus-migrate")
+        assert started.returncode == 0, started.stderr + logs
         url = f"http://127.0.0.1:{stack.citus_health_port}/readyz"
         with urllib.request.urlopen(url, timeout=10) as response:
             report = json.load(response)
         names = {check["name"] for check in report["checks"]}
         assert "citus:placement:events" in names
         assert {"citus:worker:citus-worker-1:5432", "citus:worker:citus-worker-2:5432"} <= names
+        # The application's role writes through the coordinator; the cascade reaches the shards.
+        app = stack.role("costdb_app", port=stack.citus_port)
+        with psycopg.connect(app.conninfo("costdb-test"), autocommit=True) as connection:
+            event = connection.execute(
+                "INSERT INTO events (trace_id, span_id, feature, provider, model, input_tokens,"
+                " output_tokens, latency_ms, estimated_cost_usd) VALUES"
+                " ('t', 's', 'chat', 'openai', 'gpt-4o', 10, 5, 100, 0.001) RETURNING id"
+            ).fetchone()
+            assert event is not None
+            connection.execute("INSERT INTO prompt_analysis (event_id) VALUES (%s)", event)
+            connection.execute("DELETE FROM events WHERE id = %s", event)
+            left = connection.execute("SELECT count(*) FROM prompt_analysis").fetchone()
+        assert left == (0,)
     finally:
         stack.compose("--profile", "citus", "down", "--volumes", "--remove-orphans")
