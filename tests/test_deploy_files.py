@@ -164,6 +164,7 @@ def test_init_scripts_mark_the_first_boot_from_first_to_last() -> None:
         "00-first-boot-started.sh",
         "10-extension.sql",
         "20-roles.sh",
+        "30-schema-privileges.sql",
         "99-first-boot-done.sh",
     ]
     assert all(
