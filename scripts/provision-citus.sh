@@ -34,17 +34,19 @@ fi
 command -v apt-get >/dev/null || die "this script supports Debian only (apt-get not found)"
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "postgresql-server-dev-$major" build-essential \
-  liblz4-dev libzstd-dev libkrb5-dev libssl-dev libicu-dev zlib1g-dev libreadline-dev curl \
-  ca-certificates \
-  >/dev/null
+apt_updated=0
+apt_install() {
+  [ "$apt_updated" = 1 ] || { apt-get update -qq; apt_updated=1; }
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
+# The source first: nothing is installed for a build that cannot happen.
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
 tarball="$workdir/citus.tar.gz"
 case "$CITUS_SOURCE" in
   http://* | https://*)
+    command -v curl >/dev/null || apt_install curl ca-certificates
     log "downloading $CITUS_SOURCE"
     curl --fail --silent --show-error --location --connect-timeout 10 --max-time 300 \
       --output "$tarball" "$CITUS_SOURCE" \
@@ -53,6 +55,10 @@ case "$CITUS_SOURCE" in
     [ -f "$CITUS_SOURCE" ] || die "CITUS_SOURCE=$CITUS_SOURCE: no such file"
     cp "$CITUS_SOURCE" "$tarball" ;;
 esac
+
+# libicu-dev: PostgreSQL 17's server headers include ICU's (15's package pulls it in itself).
+apt_install "postgresql-server-dev-$major" build-essential liblz4-dev libzstd-dev libkrb5-dev \
+  libssl-dev libicu-dev zlib1g-dev libreadline-dev
 
 mkdir "$workdir/src"
 tar xzf "$tarball" -C "$workdir/src" --strip-components=1 || die "$CITUS_SOURCE is not a gzipped tarball"
