@@ -5,7 +5,6 @@ ratios say what the distribution costs a query, not what more machines would win
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,7 +15,7 @@ from pgvector.psycopg import register_vector
 
 from bench import analytics, similarity
 from bench.data import EventBatch, embeddings
-from bench.harness import Figure, create_database, median
+from bench.harness import Figure, create_database, median, timed_runs
 from bench.ingest import copy_rows
 from costdb.local.cluster import PostgresCluster
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
@@ -39,13 +38,12 @@ def _copy_rate(database: DatabaseSettings, batch: EventBatch) -> float:
 
 
 def _lookups(database: DatabaseSettings, ids: list[object]) -> float:
+    """p50 of ``SELECT * FROM events WHERE id = ...``, each of ``ids`` once."""
     with psycopg.connect(database.conninfo("bench")) as connection:
-        connection.execute(b"SELECT * FROM events WHERE id = %s", (ids[0],)).fetchall()
-        times = []
-        for event_id in ids:
-            started = time.perf_counter()
-            connection.execute(b"SELECT * FROM events WHERE id = %s", (event_id,)).fetchall()
-            times.append(time.perf_counter() - started)
+        lookup = b"SELECT * FROM events WHERE id = %s"
+        connection.execute(lookup, (ids[0],)).fetchall()  # warm
+        each = iter(ids)
+        times = timed_runs(lambda: connection.execute(lookup, (next(each),)).fetchall(), len(ids))
     return median(times)
 
 

@@ -24,6 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+CITUS_LOCAL_TABLE = "a Citus local table"
+"""The kind the query below reports for a table Citus made a Citus local table (neither
+distributed nor a reference table)."""
+
 _CITUS_QUERY = """
 SELECT encode(convert_to(json_build_object(
   'tables', (

@@ -213,31 +213,45 @@ def check_constraints(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]
                 yield Check(check, "pass", definition)
 
 
+def misplacement(table: str, want: ExpectedPlacement, have: dict[str, Any]) -> str | None:
+    """Why a table Citus has placed is not where costdb needs it, or None (also used by the
+    distribution step, which refuses to move such a table)."""
+    if have["kind"] != want.kind or have["column"] != want.column:
+        where = f"{have['kind']} by {have['column']}" if have["column"] else have["kind"]
+        return f"table {table} is {where}; costdb needs it {want.describe()}"
+    return None
+
+
+def colocation_problem(table: str, partner: str, placed: dict[str, Any]) -> str | None:
+    """Why ``table``'s rows are not on their ``partner`` row's shard, or None."""
+    have, theirs = placed.get(table), placed.get(partner)
+    if have is None or theirs is None or have["colocation"] != theirs["colocation"]:
+        return (
+            f"table {table} is not co-located with {partner}: its rows are not on their "
+            f"{partner} row's shard, so foreign keys and cascades between them do not hold"
+        )
+    return None
+
+
 def _placement_verdict(table: str, want: ExpectedPlacement, have: dict[str, Any] | None) -> Check:
     name = f"citus:placement:{table}"
     if have is None:
         detail = (
             f"table {table} is a plain table on the coordinator; costdb needs it "
-            f"{want.description}: run costdb migrate, which distributes it"
+            f"{want.describe()}: run costdb migrate, which distributes it"
         )
         return Check(name, "fail", detail)
-    if have["kind"] != want.kind or have["column"] != want.column:
-        where = f"{have['kind']} by {have['column']}" if have["column"] else have["kind"]
-        return Check(name, "fail", f"table {table} is {where}; costdb needs it {want.description}")
+    if (problem := misplacement(table, want, have)) is not None:
+        return Check(name, "fail", problem)
     shards = f" ({have['shards']} shards)" if want.kind == "distributed" else ""
-    return Check(name, "pass", f"{want.description}{shards}")
+    return Check(name, "pass", f"{want.describe()}{shards}")
 
 
 def _colocation_verdict(table: str, partner: str, placed: dict[str, Any]) -> Check:
     name = f"citus:colocation:{table}"
-    have, theirs = placed.get(table), placed.get(partner)
-    if have is None or theirs is None or have["colocation"] != theirs["colocation"]:
-        detail = (
-            f"table {table} is not co-located with {partner}: its rows are not on their "
-            f"{partner} row's shard, so foreign keys and cascades between them do not hold"
-        )
-        return Check(name, "fail", detail)
-    return Check(name, "pass", f"co-located with {partner} (group {have['colocation']})")
+    if (problem := colocation_problem(table, partner, placed)) is not None:
+        return Check(name, "fail", problem)
+    return Check(name, "pass", f"co-located with {partner} (group {placed[table]['colocation']})")
 
 
 def check_citus(manifest: Manifest, snapshot: Snapshot) -> Iterator[Check]:

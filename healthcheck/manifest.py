@@ -47,9 +47,14 @@ class ExpectedPlacement:
     """Where a table must be on Citus (``costdb.migrate.placements``)."""
 
     kind: str  # distributed or reference
-    column: str | None
-    colocate_with: str | None
-    description: str
+    column: str | None = None
+    colocate_with: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "reference":
+            return "a reference table"
+        together = f", co-located with {self.colocate_with}" if self.colocate_with else ""
+        return f"distributed by {self.column}{together}"
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,8 @@ def _configure_and_run(**target: Any) -> None:
     )
     # Session-wide, before the first migration: every DDL statement gives up instead of
     # queueing the application behind its lock, and none runs unbounded.
-    timeouts = load_ddl_timeouts()
-    context.execute(f"SET lock_timeout = '{timeouts.lock_timeout}'")
-    context.execute(f"SET statement_timeout = '{timeouts.statement_timeout}'")
+    for statement in load_ddl_timeouts().set_statements():
+        context.execute(statement)
     if "connection" in target and _first_revision_on_citus(target["connection"]):
         # 0001's `CREATE EXTENSION IF NOT EXISTS vector` would make Citus register the
         # extension again on every worker, which only its owner (the superuser who created it

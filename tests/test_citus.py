@@ -4,6 +4,7 @@ Citus changes is shown here, one test per documented limit (README, "Citus")."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -72,10 +73,19 @@ def _insert_event(database: DatabaseSettings, **columns: Any) -> uuid.UUID:
     return uuid.UUID(str(rows[0][0]))
 
 
+def _costdb_migrate(
+    database: DatabaseSettings, timeout: float = 180, **environment: str
+) -> subprocess.CompletedProcess[str]:
+    """``costdb migrate`` as a user runs it: a process of its own, ``database`` in DATABASE_URL."""
+    return run_module(
+        "costdb", "migrate", env=url_environment(database, **environment), timeout=timeout
+    )
+
+
 def test_migrate_distributes_every_table_and_the_probe_passes(
     citus: CitusCluster, citus_database: DatabaseSettings
 ) -> None:
-    result = run_module("costdb", "migrate", env=url_environment(citus_database), timeout=180)
+    result = _costdb_migrate(citus_database)
     assert result.returncode == 0, result.stderr
     assert "Citus: placed" in result.stderr
 
@@ -117,7 +127,7 @@ def test_the_owner_role_migrates_and_distributes(citus_database: DatabaseSetting
     )
     as_owner = citus_database.with_params(user=owner, password="owner")
     try:
-        result = run_module("costdb", "migrate", env=url_environment(as_owner), timeout=180)
+        result = _costdb_migrate(as_owner)
         assert result.returncode == 0, result.stderr
         assert _failures(as_owner) == {}
         _insert_event(as_owner)  # the default (costdb_uuidv7) reached the shards
@@ -133,12 +143,7 @@ def test_a_second_migrate_moves_nothing(distributed_database: DatabaseSettings) 
 
 
 def test_the_shard_count_is_a_setting(citus_database: DatabaseSettings) -> None:
-    result = run_module(
-        "costdb",
-        "migrate",
-        env=url_environment(citus_database, COSTDB_CITUS_SHARD_COUNT="3"),
-        timeout=180,
-    )
+    result = _costdb_migrate(citus_database, COSTDB_CITUS_SHARD_COUNT="3")
     assert result.returncode == 0, result.stderr
     counts = _rows(
         citus_database,
@@ -152,9 +157,7 @@ def test_the_shard_count_is_a_setting(citus_database: DatabaseSettings) -> None:
         "prompt_analysis": 3,
         "prompt_embeddings": 3,
     }
-    bad = run_module(
-        "costdb", "migrate", env=url_environment(citus_database, COSTDB_CITUS_SHARD_COUNT="many")
-    )
+    bad = _costdb_migrate(citus_database, COSTDB_CITUS_SHARD_COUNT="many")
     assert bad.returncode == 2
     assert "COSTDB_CITUS_SHARD_COUNT" in bad.stderr or "--citus-shard-count" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -220,7 +223,7 @@ def test_a_table_placed_otherwise_stops_migrate_and_nothing_moves(
 ) -> None:
     migrate_to_head(citus_database)
     run_sql(citus_database, "SELECT create_reference_table('cost_aggregates')")
-    result = run_module("costdb", "migrate", env=url_environment(citus_database), timeout=180)
+    result = _costdb_migrate(citus_database)
     assert result.returncode == 1
     assert (
         "table cost_aggregates is reference; costdb needs it distributed by project_id"
@@ -250,12 +253,7 @@ def test_a_table_held_by_the_application_times_out_and_nothing_moves(
     migrate_to_head(citus_database)
     with psycopg.connect(citus_database.conninfo("costdb-tests")) as reader:
         reader.execute(b"SELECT count(*) FROM prompt_analysis").fetchall()  # holds its lock
-        result = run_module(
-            "costdb",
-            "migrate",
-            env=url_environment(citus_database, COSTDB_DDL_LOCK_TIMEOUT="1s"),
-            timeout=60,
-        )
+        result = _costdb_migrate(citus_database, timeout=60, COSTDB_DDL_LOCK_TIMEOUT="1s")
     assert result.returncode == 1, result.stderr
     assert "lock timeout" in result.stderr and "nothing was distributed" in result.stderr
     assert _placements(citus_database) == {}

@@ -240,6 +240,14 @@ class DdlTimeouts:
     lock_timeout: str = "10s"
     statement_timeout: str = "30min"
 
+    def set_statements(self, scope: str = "") -> list[str]:
+        """``SET [scope] lock_timeout`` and ``statement_timeout`` (``LOCAL``: this transaction)."""
+        prefix = f"SET {scope} " if scope else "SET "
+        return [
+            f"{prefix}lock_timeout = '{self.lock_timeout}'",
+            f"{prefix}statement_timeout = '{self.statement_timeout}'",
+        ]
+
 
 def _duration(name: str, default: str, environ: Mapping[str, str]) -> str:
     value = environ.get(name, default).strip()

@@ -3,14 +3,18 @@ one transaction, or nothing.
 
 Run by ``costdb migrate`` after the upgrade whenever the ``citus`` extension is present in the
 database (detected, never configured). It is idempotent: Citus's own metadata
-(``pg_dist_partition``) decides what is left to do, so a database already distributed costs
-one catalog read. One transaction matters: Citus lets ``events`` be distributed while its child
-tables are still local, and then ``ON DELETE CASCADE`` silently stops reaching them.
+(``pg_dist_partition``, read by the probe's catalog query) decides what is left to do, so a
+database already distributed costs one catalog read, and a table placed otherwise is refused
+with the probe's own verdict. One transaction matters: Citus lets ``events`` be distributed
+while its child tables are still local, and then ``ON DELETE CASCADE`` silently stops reaching
+them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,35 +24,20 @@ from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.placements import PLACEMENTS, Placement, primary_key_statement
 from costdb.settings import load_ddl_timeouts
+from healthcheck.catalog import CITUS_LOCAL_TABLE
+from healthcheck.checks import colocation_problem, misplacement
+from healthcheck.kept_connection import read_snapshot
 
 SHARDS_PER_NODE = 4
 """The default shard count is this many per node that holds shards (8 for two workers): few
 enough that each shard's HNSW index is worth using and a fan-out query stays cheap, enough to
 spread over twice as many nodes later without re-sharding (``alter_distributed_table``)."""
 
-_PLACED = text(
-    """
-    SELECT c.relname, p.partmethod, column_to_column_name(p.logicalrelid, p.partkey),
-           p.repmodel, p.colocationid
-    FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
-    WHERE c.relnamespace = 'public'::regnamespace
-    """
-)
-
 
 class DistributionFailed(CostdbError):
     """The Citus distribution step could not run or was refused; nothing was distributed."""
 
     exit_code = ExitCode.FAILED
-
-
-@dataclass(frozen=True)
-class Found:
-    """A table as Citus has it."""
-
-    kind: str  # distributed or reference
-    column: str | None
-    colocation: int
 
 
 @dataclass(frozen=True)
@@ -62,29 +51,30 @@ def citus_installed(connection: Connection) -> bool:
     return bool(connection.execute(query).scalar_one())
 
 
-def _found(connection: Connection) -> dict[str, Found]:
-    """The public tables Citus has distributed or made reference tables. A Citus local table
-    (Citus makes one of a plain table that a reference table's foreign key involves) is left
-    out: it is still to be placed, and Citus converts it in place."""
-    found = {}
-    for table, method, column, replication, colocation in connection.execute(_PLACED):
-        if method == "h":
-            found[table] = Found("distributed", column, colocation)
-        elif replication == "t":
-            found[table] = Found("reference", column, colocation)
-    return found
+def _placed_tables(connection: Connection) -> dict[str, dict[str, Any]]:
+    """The public tables Citus has distributed or made reference tables, as the probe's catalog
+    read reports them. A Citus local table (Citus makes one of a plain table that a reference
+    table's foreign key involves) is left out: it is still to be placed, and Citus converts it
+    in place."""
+    driver = connection.connection.driver_connection  # psycopg's, in this same transaction
+    if driver is None:
+        raise DistributionFailed("the connection to the database was closed")
+    snapshot = read_snapshot(driver)
+    tables: dict[str, dict[str, Any]] = (snapshot.citus or {}).get("tables", {})
+    return {name: have for name, have in tables.items() if have["kind"] != CITUS_LOCAL_TABLE}
 
 
-def misplacement(placement: Placement, found: dict[str, Found]) -> str | None:
-    """Why a table Citus already placed is not where costdb needs it, or None."""
-    have = found[placement.table]
-    if have.kind != placement.kind or have.column != placement.column:
-        where = f"{have.kind} by {have.column}" if have.column else have.kind
-        return f"table {placement.table} is {where}; costdb needs it {placement.describe()}"
-    partner = found.get(placement.colocate_with or "")
-    if partner is not None and partner.colocation != have.colocation:
-        return f"table {placement.table} is not co-located with {placement.colocate_with}"
-    return None
+def _misplacements(placed: dict[str, dict[str, Any]]) -> Iterator[str]:
+    """The probe's own verdicts, for the tables Citus has placed already."""
+    for placement in PLACEMENTS:
+        have = placed.get(placement.table)
+        if have is None:
+            continue
+        if (problem := misplacement(placement.table, placement.expected, have)) is not None:
+            yield problem
+        partner = placement.colocate_with
+        if partner in placed and (problem := colocation_problem(placement.table, partner, placed)):
+            yield problem
 
 
 def default_shard_count(connection: Connection) -> int:
@@ -129,20 +119,19 @@ def distribute(connection: Connection, shard_count: int | None = None) -> Distri
     decision: ``undistribute_table``), or when Citus refuses.
     """
     try:
-        found = _found(connection)
-        wrong = [m for p in PLACEMENTS if p.table in found if (m := misplacement(p, found))]
+        placed = _placed_tables(connection)
+        wrong = list(_misplacements(placed))
         if wrong:
             raise DistributionFailed("; ".join(wrong))
-        todo = [p for p in PLACEMENTS if p.table not in found]
+        todo = [p for p in PLACEMENTS if p.table not in placed]
         if not todo:
             connection.rollback()
             return Distribution([], None)
         shards = shard_count or default_shard_count(connection)
         # As for every migration: give up rather than queue the application behind the
         # tables' locks, and never run unbounded (the copy of existing rows included).
-        timeouts = load_ddl_timeouts()
-        connection.execute(text(f"SET LOCAL lock_timeout = '{timeouts.lock_timeout}'"))
-        connection.execute(text(f"SET LOCAL statement_timeout = '{timeouts.statement_timeout}'"))
+        for statement in load_ddl_timeouts().set_statements("LOCAL"):
+            connection.execute(text(statement))
         for statement in filter(None, map(primary_key_statement, todo)):
             connection.execute(text(statement))
         for placement in todo:

@@ -17,6 +17,7 @@ PostgreSQL prints for the new keys is recorded beside each table's placement.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import psycopg
@@ -42,15 +43,7 @@ def _citus_expectations(connection: psycopg.Connection[Any]) -> dict[str, Any]:
             connection.execute(statement.encode())
         snapshot = read_snapshot(connection)
     return {
-        "placements": {
-            p.table: {
-                "kind": p.kind,
-                "column": p.column,
-                "colocate_with": p.colocate_with,
-                "description": p.describe(),
-            }
-            for p in PLACEMENTS
-        },
+        "placements": {p.table: asdict(p.expected) for p in PLACEMENTS},
         "constraints": {
             table: {f"{table}_pkey": snapshot.constraints[table][f"{table}_pkey"]["definition"]}
             for table in rekeyed

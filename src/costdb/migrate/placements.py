@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from healthcheck.manifest import ExpectedPlacement
+
 Kind = Literal["distributed", "reference"]
 
 
@@ -36,11 +38,10 @@ class Placement:
     colocate_with: str | None = None
     primary_key: tuple[str, ...] | None = None
 
-    def describe(self) -> str:
-        if self.kind == "reference":
-            return "a reference table"
-        together = f", co-located with {self.colocate_with}" if self.colocate_with else ""
-        return f"distributed by {self.column}{together}"
+    @property
+    def expected(self) -> ExpectedPlacement:
+        """What the probe checks (the manifest's ``citus.placements`` entry)."""
+        return ExpectedPlacement(self.kind, self.column, self.colocate_with)
 
 
 PLACEMENTS = (

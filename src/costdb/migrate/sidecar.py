@@ -64,7 +64,7 @@ def _log_distribution(done: Distribution) -> None:
         return
     log.info(
         "Citus: placed %s (%d shards per distributed table)",
-        ", ".join(f"{p.table} ({p.describe()})" for p in done.placed),
+        ", ".join(f"{p.table} ({p.expected.describe()})" for p in done.placed),
         done.shard_count,
         extra={"event": "distributed", "shard_count": done.shard_count},
     )
