@@ -86,6 +86,15 @@ def _random_events(seed: int, count: int, hours: int = 48) -> list[dict[str, Any
     return events
 
 
+def _priced_events(database: DatabaseSettings, seed: int, count: int) -> list[dict[str, Any]]:
+    """The published prices and ``count`` random events stored in ``database``; the events."""
+    events = _random_events(seed=seed, count=count)
+    with _connect(database) as connection:
+        _store_prices(connection)
+        _insert(connection, events)
+    return events
+
+
 def _insert(connection: psycopg.Connection[Any], events: list[dict[str, Any]]) -> None:
     columns = list(events[0])
     with connection.cursor() as cursor:
@@ -152,10 +161,7 @@ def _rollup(database: DatabaseSettings, *args: str) -> subprocess.CompletedProce
 def test_roll_ups_equal_a_group_by_over_the_raw_events(
     migrated_database: DatabaseSettings, period: str, length: timedelta
 ) -> None:
-    events = _random_events(seed=1, count=600)
-    with _connect(migrated_database) as connection:
-        _store_prices(connection)
-        _insert(connection, events)
+    events = _priced_events(migrated_database, seed=1, count=600)
     result = _rollup(migrated_database, "--period", period)
     assert result.returncode == 0, result.stderr
     assert _aggregates(migrated_database, period) == _ground_truth(events, length)
@@ -164,10 +170,7 @@ def test_roll_ups_equal_a_group_by_over_the_raw_events(
 def test_a_rerun_writes_nothing_and_a_late_event_is_picked_up(
     migrated_database: DatabaseSettings,
 ) -> None:
-    events = _random_events(seed=2, count=300)
-    with _connect(migrated_database) as connection:
-        _store_prices(connection)
-        _insert(connection, events)
+    events = _priced_events(migrated_database, seed=2, count=300)
     assert _rollup(migrated_database).returncode == 0
     with _connect(migrated_database) as connection:
         versions = connection.execute("SELECT ctid, xmin::text FROM cost_aggregates").fetchall()
@@ -190,10 +193,7 @@ def test_a_rerun_writes_nothing_and_a_late_event_is_picked_up(
 def test_two_runs_at_once_and_ingest_give_the_same_exact_roll_ups(
     migrated_database: DatabaseSettings,
 ) -> None:
-    events = _random_events(seed=3, count=800)
-    with _connect(migrated_database) as connection:
-        _store_prices(connection)
-        _insert(connection, events)
+    events = _priced_events(migrated_database, seed=3, count=800)
     command = [
         sys.executable,
         "-m",
