@@ -336,3 +336,21 @@ def test_init_scripts_the_server_user_cannot_read_still_run(stack_env: dict[str,
     assert up.returncode == 0, up.stderr
     with _connect(stack_env, "app") as app:
         assert app.execute("SELECT current_user").fetchone() == ("costdb_app",)
+
+
+def test_a_killed_postmaster_not_yet_reaped_is_not_running() -> None:
+    """`pg_ctl status` still sees a postmaster that exited and was not reaped; `costdb local up`
+    must start the server again rather than wait on a corpse (the CI flake it fixed)."""
+    root = shared_tempdir("costdb-zombie-")
+    cluster = PostgresCluster(root, free_port(), "unused", find_binaries())
+    cluster.datadir.mkdir(mode=0o755)
+    # Exited at once and never waited for by this process: a zombie owned by the server's user.
+    corpse = subprocess.Popen(["true"], user=cluster.os_user)
+    try:
+        time.sleep(0.5)
+        (cluster.datadir / "PG_VERSION").write_text("15\n")
+        (cluster.datadir / "postmaster.pid").write_text(f"{corpse.pid}\n{cluster.datadir}\n")
+        assert not cluster.is_running
+    finally:
+        corpse.wait()
+        shutil.rmtree(root, ignore_errors=True)

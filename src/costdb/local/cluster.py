@@ -304,11 +304,23 @@ class PostgresCluster:
 
     def _wait_for_orphans_of_a_killed_server(self) -> None:
         """A server killed with SIGKILL leaves backends that hold its shared memory until they
-        notice (within moments, longer on a busy machine); a new postmaster started before they
-        exit refuses to run. Wait for them, boundedly, when the server is not running."""
+        notice (within moments, longer on a busy machine), and a postmaster not yet reaped by
+        its parent still "exists" for the lock file's check; a new postmaster started before
+        they are gone refuses to run. Wait for them, boundedly, when the server is not running."""
         deadline = time.monotonic() + _ORPHAN_WAIT_SECONDS
-        while self._server_processes() and time.monotonic() < deadline:
+        while (self._server_processes() or self._postmaster_is_a_zombie()) and (
+            time.monotonic() < deadline
+        ):
             time.sleep(0.1)
+
+    def _postmaster_is_a_zombie(self) -> bool:
+        """The lock file's postmaster has exited but is not reaped yet (Linux: state Z)."""
+        try:
+            pid = (self.datadir / "postmaster.pid").read_text(encoding="utf-8").split()[0]
+            stat = Path(f"/proc/{int(pid)}/stat").read_text(encoding="utf-8")
+        except (OSError, ValueError, IndexError):
+            return False
+        return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: roll back open transactions, then shut down cleanly)."""
@@ -321,5 +333,8 @@ class PostgresCluster:
 
     @property
     def is_running(self) -> bool:
+        """``pg_ctl status``, except that a killed postmaster not yet reaped (which ``pg_ctl``
+        still sees) is not running: it accepts nothing."""
         status = [self.binaries.program("pg_ctl"), "status", "--pgdata", str(self.datadir)]
-        return self.run_as_server_user(status, timeout=10).returncode == 0
+        answered = self.run_as_server_user(status, timeout=10).returncode == 0
+        return answered and not self._postmaster_is_a_zombie()
