@@ -6,7 +6,9 @@ A caller may pass an open connection (the migration runner) or an engine (pytest
 Every migration runs in its own transaction (``transaction_per_migration``): a failing
 migration rolls back alone and the revision stays at the last one that succeeded. Statements
 run under ``lock_timeout`` and ``statement_timeout`` (``COSTDB_DDL_LOCK_TIMEOUT``,
-``COSTDB_DDL_STATEMENT_TIMEOUT``).
+``COSTDB_DDL_STATEMENT_TIMEOUT``). The session loads every installed extension's library first
+(``costdb.migrate.extension_libraries``), so a revision's ``SET hnsw.*`` clause is valid
+whatever revision the session starts from and whichever role runs it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from costdb.engine import create_costdb_engine
+from costdb.migrate.extension_libraries import load_extension_libraries
 from costdb.migrate.history import HISTORY_TABLE
 from costdb.schema import metadata
 from costdb.settings import load_ddl_timeouts, load_settings
@@ -52,6 +55,9 @@ def _configure_and_run(**target: Any) -> None:
     # queueing the application behind its lock, and none runs unbounded.
     for statement in load_ddl_timeouts().set_statements():
         context.execute(statement)
+    if "connection" in target:
+        # Real extension parameters, not placeholders, for every revision's SET clauses.
+        load_extension_libraries(target["connection"])
     if "connection" in target and _first_revision_on_citus(target["connection"]):
         # 0001's `CREATE EXTENSION IF NOT EXISTS vector` would make Citus register the
         # extension again on every worker, which only its owner (the superuser who created it

@@ -12,6 +12,7 @@ cloned from a template migrated once per session (a file copy instead of a migra
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import threading
@@ -28,6 +29,7 @@ from costdb.migrate.scripts import alembic_config as costdb_alembic_config
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings, parse_database_url
 from tests.citus_servers import CitusCluster, citus_available, citus_cluster
+from tests.database_actions import run_sql
 from tests.health_servers import RunningServer
 from tests.servers import (
     FAST_TEST_SETTINGS,
@@ -69,6 +71,25 @@ def empty_database(test_server: TestServer) -> Iterator[DatabaseSettings]:
     database = test_server.create_database()
     yield database
     test_server.drop_database(database)
+
+
+@pytest.fixture
+def owner_role(empty_database: DatabaseSettings) -> Iterator[DatabaseSettings]:
+    """A non-superuser that owns the schema, as costdb_owner does (superusers ignore limits);
+    the extension created by the superuser, as the init scripts do."""
+    name = f"owner_{secrets.token_hex(4)}"
+    run_sql(
+        empty_database,
+        f"CREATE ROLE {name} LOGIN PASSWORD 'owner-pw'",
+        f'GRANT CREATE, CONNECT ON DATABASE "{empty_database.dbname}" TO {name}',
+        f"ALTER SCHEMA public OWNER TO {name}",
+        "CREATE EXTENSION vector",
+    )
+    yield empty_database.with_params(user=name, password="owner-pw")
+    run_sql(
+        empty_database, "ALTER SCHEMA public OWNER TO pg_database_owner", f"DROP OWNED BY {name}"
+    )
+    run_sql(empty_database.with_params(dbname="postgres"), f"DROP ROLE {name}")
 
 
 @pytest.fixture(scope="session")

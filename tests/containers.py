@@ -82,6 +82,25 @@ def build(target: str, tag: str, context: Path = REPO, dockerfile: Path | None =
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def build_from_commit(commit: str, target: str, tag: str, workdir: Path) -> None:
+    """Build ``target`` of the Dockerfile as it was at ``commit`` (a commit reachable from
+    main), from ``git archive``: the image an earlier release of this repository built. Skips
+    where the checkout lacks that history (a shallow clone: ``git fetch --unshallow``)."""
+    if run("git", "cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+        pytest.skip(f"commit {commit} is not in this checkout (a shallow clone?)")
+    context = workdir / f"context-{commit}"
+    context.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    subprocess.run(["tar", "-x", "-C", str(context)], input=archive.stdout, check=True, timeout=120)
+    build(target, tag, context)
+
+
 def inspect(container: str) -> dict[str, object]:
     result = run("docker", "inspect", container, check=True)
     return dict(json.loads(result.stdout)[0])

@@ -27,6 +27,7 @@ from tests.containers import (
     TOOLS_IMAGE,
     Stack,
     build,
+    build_from_commit,
     engine_or_skip,
     health_of,
     inspect,
@@ -36,6 +37,7 @@ from tests.containers import (
     wait_for_health,
 )
 from tests.migration_fixtures import HEAD, revision_source
+from tests.spec_rows import kept_rows, spec_rows, write_spec_rows
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -234,6 +236,36 @@ def test_a_volume_upgrades_on_start_and_an_older_image_refuses_it(
     assert "migration sidecar: failed (exit 3)" in output
     assert "database revision 0099 is newer than this image" in output
     assert inspect(stack.container("db"))["State"]["Running"] is True  # type: ignore[index]
+
+
+# The last commit whose db image shipped schema 0001 alone: a volume it made upgrades through
+# every later revision, 0005's functions with their `SET hnsw.*` clauses included.
+EARLIER_RELEASE = "1b5ae5924d8232f35bbc2b9fd9934f2061f89bc6"
+EARLIER_DB_IMAGE = "costdb-db:test-1b5ae59"
+
+
+def test_a_volume_made_by_an_earlier_release_upgrades_with_every_row_kept(
+    stack: Stack, tmp_path: Path
+) -> None:
+    build_from_commit(EARLIER_RELEASE, "db", EARLIER_DB_IMAGE, tmp_path)
+    stack.db_image = EARLIER_DB_IMAGE
+    first = stack.up(services=("db",))
+    assert first.returncode == 0, first.stderr + stack.logs("db")
+    app = stack.role("costdb_app")
+    with psycopg.connect(app.conninfo("test")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    write_spec_rows(app)
+    before = spec_rows(app)
+    stack.compose("stop")
+
+    stack.db_image = DB_IMAGE  # today's image on the same volume, with the same secrets
+    upgraded = stack.up(services=("db",))
+    assert upgraded.returncode == 0, upgraded.stderr + stack.logs("db")
+    with psycopg.connect(app.conninfo("test")) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
+    assert kept_rows(before, spec_rows(app)) == before
+    assert health_of(stack.container("db"))[0] == "healthy"
+    assert f'"revision": "{HEAD}"' in stack.logs("db")
 
 
 def _citus_base_image() -> str:

@@ -383,24 +383,6 @@ def test_a_waiter_whose_connection_drops_reconnects_and_migrates(
     assert _revision(empty_database) == HEAD
 
 
-@pytest.fixture
-def owner_role(empty_database: DatabaseSettings) -> Iterator[DatabaseSettings]:
-    """A non-superuser that owns the schema, as costdb_owner does (superusers ignore limits)."""
-    name = f"owner_{secrets.token_hex(4)}"
-    run_sql(
-        empty_database,
-        f"CREATE ROLE {name} LOGIN PASSWORD 'owner-pw'",
-        f'GRANT CREATE, CONNECT ON DATABASE "{empty_database.dbname}" TO {name}',
-        f"ALTER SCHEMA public OWNER TO {name}",
-        "CREATE EXTENSION vector",
-    )
-    yield empty_database.with_params(user=name, password="owner-pw")
-    run_sql(
-        empty_database, "ALTER SCHEMA public OWNER TO pg_database_owner", f"DROP OWNED BY {name}"
-    )
-    run_sql(empty_database.with_params(dbname="postgres"), f"DROP ROLE {name}")
-
-
 def test_a_connection_storm_at_start_up_still_migrates_once(
     empty_database: DatabaseSettings, owner_role: DatabaseSettings
 ) -> None:
