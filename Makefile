@@ -38,7 +38,7 @@ lint: $(BIN)/costdb  ## ruff, mypy, squawk on each migration's SQL, hadolint, Co
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/costdb migrate --sql > /dev/null
-	rm -rf $(VENV)/migrations-sql && $(BIN)/python -m tests.migration_sql $(VENV)/migrations-sql
+	rm -rf $(VENV)/migrations-sql && $(BIN)/python -m testsupport.migration_sql $(VENV)/migrations-sql
 	$(BIN)/squawk $(VENV)/migrations-sql/*.sql
 	$(BIN)/hadolint Dockerfile docker/citus/Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
@@ -60,7 +60,7 @@ lock: $(BIN)/costdb  ## pin the images' Python dependencies (with hashes) after 
 	mv requirements.lock.new requirements.lock
 
 manifest: $(BIN)/costdb postgres  ## regenerate the probe's manifest after a new migration (a throwaway server)
-	$(BIN)/python -m tests.manifest_writer
+	$(BIN)/python -m testsupport.manifest_writer
 
 up: $(BIN)/costdb postgres  ## the stack natively: PostgreSQL + migrate + health server (Ctrl-C stops)
 	$(BIN)/costdb local up

@@ -21,7 +21,7 @@ from costdb.local.cluster import PostgresCluster
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.schema import EMBEDDING_DIMENSIONS
 from costdb.settings import DatabaseSettings
-from tests.citus_servers import citus_cluster
+from testsupport.citus_servers import citus_cluster
 
 SECTION = "citus"
 SHARD_COUNTS = (8, 32)  # costdb's default for two workers; Citus's own default

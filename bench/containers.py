@@ -20,7 +20,7 @@ from collections.abc import Callable
 import pytest
 
 from bench.harness import Figure, median
-from tests.containers import (
+from testsupport.containers import (
     DB_IMAGE,
     REPO,
     TOOLS_IMAGE,
@@ -30,7 +30,7 @@ from tests.containers import (
     run,
     run_detached,
 )
-from tests.servers import shared_tempdir
+from testsupport.servers import shared_tempdir
 
 _POLL_SECONDS = 0.1
 

@@ -14,7 +14,7 @@ import psycopg
 
 from costdb.local.cluster import PostgresCluster
 from costdb.settings import DatabaseSettings
-from tests.servers import migrate_to_head, new_cluster, shared_tempdir
+from testsupport.servers import migrate_to_head, new_cluster, shared_tempdir
 
 
 @dataclass(frozen=True)

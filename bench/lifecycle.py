@@ -17,7 +17,7 @@ import time
 
 from bench.harness import Figure, create_database, median, run_command
 from costdb.local.cluster import PostgresCluster, free_port
-from tests.servers import new_cluster, shared_tempdir
+from testsupport.servers import new_cluster, shared_tempdir
 
 
 def _costdb_local_up() -> float:

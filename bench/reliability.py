@@ -20,7 +20,7 @@ import psycopg
 
 from bench.harness import Figure, percentile
 from costdb.settings import DatabaseSettings
-from tests.health_servers import RunningServer, start_server
+from testsupport.health_servers import RunningServer, start_server
 
 TIMEOUT_SECONDS = 2.0
 

@@ -19,12 +19,12 @@ import psycopg
 from bench.data import COLUMNS, EventBatch
 from bench.harness import Figure, create_database
 from bench.ingest import copy_rows
-from costdb.engine import connect
+from costdb.db.engine import connect
 from costdb.local.cluster import PostgresCluster
 from costdb.migrate.runner import Applied, upgrade_to_head
 from costdb.settings import DatabaseSettings
-from tests.migration_fixtures import SHIPPED_REVISIONS
-from tests.servers import migrate_to
+from testsupport.migration_fixtures import SHIPPED_REVISIONS
+from testsupport.servers import migrate_to
 
 BARE_TABLE = "events_primary_key_only"
 LOADED_COLUMNS = COLUMNS[1:]  # every column but the id: the database's default makes it

@@ -16,7 +16,7 @@ from functools import partial
 from costdb.errors import ConfigError
 from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings, load_settings
-from healthcheck.manifest import Manifest, load_manifest
+from costdb.verify.manifest import Manifest, load_manifest
 from healthcheck.one_shot import read_once
 from healthcheck.report import Report, failed_report, judge
 

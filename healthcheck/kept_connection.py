@@ -16,10 +16,10 @@ from typing import Any
 
 import psycopg
 
-from costdb.connection import classify_connection_error, open_connection, server_message
+from costdb.db.connection import classify_connection_error, open_connection, server_message
 from costdb.settings import DatabaseSettings
-from healthcheck.catalog import SNAPSHOT_QUERY, Snapshot
-from healthcheck.manifest import Manifest
+from costdb.verify.catalog import read_snapshot
+from costdb.verify.manifest import Manifest
 from healthcheck.report import (
     APPLICATION_NAME,
     CatalogQueryFailed,
@@ -28,14 +28,6 @@ from healthcheck.report import (
     judge,
     probe_settings,
 )
-
-
-def read_snapshot(connection: psycopg.Connection[Any]) -> Snapshot:
-    """The catalog snapshot over an open psycopg connection (psycopg decodes the JSON)."""
-    row = connection.execute(SNAPSHOT_QUERY).fetchone()
-    if row is None:  # a SELECT without FROM always returns its one row
-        raise RuntimeError("the catalog query returned no row")
-    return Snapshot.from_document(row[0])
 
 
 class KeptConnectionProber:

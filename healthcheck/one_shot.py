@@ -1,6 +1,6 @@
 """The CLI's catalog read: one connection through libpq, one query, closed.
 
-libpq through ctypes (``costdb.libpq``) instead of psycopg: this is the probe that is
+libpq through ctypes (``costdb.db.libpq``) instead of psycopg: this is the probe that is
 compared against ``pg_isready``, and importing a driver would cost more than the probe.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import time
 
-from costdb.connection import classify_connection_error, server_message
-from costdb.libpq import LibpqError, query_one_value
+from costdb.db.connection import classify_connection_error, server_message
+from costdb.db.libpq import LibpqError, query_one_value
 from costdb.settings import DatabaseSettings
-from healthcheck.catalog import SNAPSHOT_QUERY, Snapshot
+from costdb.verify.catalog import SNAPSHOT_QUERY, Snapshot
 from healthcheck.report import APPLICATION_NAME, CatalogQueryFailed, CatalogRead, probe_settings
 
 

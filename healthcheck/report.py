@@ -19,9 +19,9 @@ from typing import Any
 from costdb.errors import ConnectionFailure
 from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings
-from healthcheck.catalog import Snapshot
-from healthcheck.checks import Check, evaluate, skipped_checks
-from healthcheck.manifest import Manifest
+from costdb.verify.catalog import Snapshot
+from costdb.verify.checks import Check, evaluate, skipped_checks
+from costdb.verify.manifest import Manifest
 
 APPLICATION_NAME = "costdb-healthcheck"
 

@@ -18,7 +18,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from costdb.engine import create_costdb_engine
+from costdb.db.engine import create_costdb_engine
 from costdb.migrate.extension_libraries import load_extension_libraries
 from costdb.migrate.history import HISTORY_TABLE
 from costdb.schema import metadata

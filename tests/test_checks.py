@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from healthcheck.catalog import Snapshot
-from healthcheck.checks import check_extensions, evaluate
-from healthcheck.manifest import load_manifest
+from costdb.verify.catalog import Snapshot
+from costdb.verify.checks import check_extensions, evaluate
+from costdb.verify.manifest import load_manifest
 from healthcheck.report import Report
 
 MANIFEST = load_manifest()

@@ -19,14 +19,14 @@ from costdb.migrate.placements import PLACEMENTS
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
-from healthcheck.checks import Check, evaluate
-from healthcheck.manifest import load_manifest
+from costdb.verify.checks import Check, evaluate
+from costdb.verify.manifest import load_manifest
 from healthcheck.one_shot import read_once
-from tests.citus_servers import CitusCluster
-from tests.cli_runner import run_module, url_environment
-from tests.database_actions import run_sql
-from tests.migration_fixtures import ScriptCopy
-from tests.servers import migrate_to_head
+from testsupport.citus_servers import CitusCluster
+from testsupport.cli_runner import run_module, url_environment
+from testsupport.database_actions import run_sql
+from testsupport.migration_fixtures import ScriptCopy
+from testsupport.servers import migrate_to_head
 
 pytestmark = pytest.mark.slow
 

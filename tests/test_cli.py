@@ -10,8 +10,8 @@ import pytest
 
 from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import clean_environment, run_module, url_environment
-from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
+from testsupport.cli_runner import clean_environment, run_module, url_environment
+from testsupport.migration_fixtures import HEAD, SHIPPED_REVISIONS
 
 pytestmark = pytest.mark.slow  # every test runs `costdb` as a process
 

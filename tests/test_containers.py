@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.cli_runner import clean_environment, run_module
-from tests.containers import (
+from testsupport.cli_runner import clean_environment, run_module
+from testsupport.containers import (
     CITUS_COORDINATOR_IMAGE,
     CITUS_DOCKERFILE,
     CITUS_WORKER_IMAGE,
@@ -36,8 +36,8 @@ from tests.containers import (
     wait_for_check_output,
     wait_for_health,
 )
-from tests.migration_fixtures import HEAD, revision_source
-from tests.spec_rows import kept_rows, spec_rows, write_spec_rows
+from testsupport.migration_fixtures import HEAD, revision_source
+from testsupport.spec_rows import kept_rows, spec_rows, write_spec_rows
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -200,7 +200,7 @@ def _image_one_revision_ahead(tmp_path: Path) -> str:
     (context / "migrations" / "versions" / "0099_container_test.py").write_text(
         revision_source("0099", HEAD, "op.execute('CREATE TABLE upgrade_marker (id int)')")
     )
-    manifest_path = context / "healthcheck" / "manifest.json"
+    manifest_path = context / "src" / "costdb" / "verify" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["revisions"].append("0099")
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from costdb.settings import load_settings
-from tests.cli_runner import clean_environment, run_module
+from testsupport.cli_runner import clean_environment, run_module
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -25,9 +25,9 @@ import pytest
 from costdb.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
-from healthcheck.kept_connection import read_snapshot
-from tests.cli_runner import clean_environment, run_module, url_environment
-from tests.containers import REPO
+from costdb.verify.catalog import read_snapshot
+from testsupport.cli_runner import clean_environment, run_module, url_environment
+from testsupport.containers import REPO
 
 CLIENT = REPO / "clients" / "drizzle"
 NODE_TIMEOUT = 300

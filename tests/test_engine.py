@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import QueuePool
 
-from costdb.engine import create_costdb_engine
+from costdb.db.engine import create_costdb_engine
 from costdb.settings import DatabaseSettings
 
 

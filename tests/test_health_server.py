@@ -12,9 +12,9 @@ import pytest
 
 from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
-from tests.database_actions import run_sql
-from tests.health_servers import RunningServer, start_server
-from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
+from testsupport.database_actions import run_sql
+from testsupport.health_servers import RunningServer, start_server
+from testsupport.migration_fixtures import HEAD, SHIPPED_REVISIONS
 
 
 @pytest.fixture

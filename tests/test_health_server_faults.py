@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import run_module, url_environment
-from tests.health_servers import RunningServer, start_server
+from testsupport.cli_runner import run_module, url_environment
+from testsupport.health_servers import RunningServer, start_server
 
 pytestmark = pytest.mark.slow  # each test waits out timeouts on purpose
 

@@ -16,10 +16,10 @@ import pytest
 
 from costdb.local.cluster import PostgresCluster, free_port
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import clean_environment, run_module, url_environment
-from tests.database_actions import run_sql
-from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
-from tests.servers import TestServer, shared_tempdir
+from testsupport.cli_runner import clean_environment, run_module, url_environment
+from testsupport.database_actions import run_sql
+from testsupport.migration_fixtures import HEAD, SHIPPED_REVISIONS
+from testsupport.servers import TestServer, shared_tempdir
 
 
 def _probe(database: DatabaseSettings, *args: str) -> tuple[int, list[str]]:

@@ -16,7 +16,7 @@ from costdb.commands import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_WAIT_SECONDS
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.sidecar import SidecarOptions
-from tests.cli_runner import clean_environment
+from testsupport.cli_runner import clean_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -180,7 +180,7 @@ def test_the_wheel_carries_migrations_init_scripts_and_the_probe(tmp_path: Path)
         "costdb/migrations/versions/0001_initial_schema.py",
         "costdb/initdb/20-roles.sh",
         "costdb/py.typed",
-        "healthcheck/manifest.json",
+        "costdb/verify/manifest.json",
         "healthcheck/py.typed",
     ):
         assert expected in names

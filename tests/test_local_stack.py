@@ -20,9 +20,9 @@ import pytest
 from costdb.errors import CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.settings import load_settings
-from tests.cli_runner import clean_environment, run_module
-from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
-from tests.servers import shared_tempdir
+from testsupport.cli_runner import clean_environment, run_module
+from testsupport.migration_fixtures import HEAD, SHIPPED_REVISIONS
+from testsupport.servers import shared_tempdir
 
 pytestmark = pytest.mark.slow  # each test initialises and starts a cluster of its own
 

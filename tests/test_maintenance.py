@@ -24,9 +24,9 @@ import pytest
 
 from costdb.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import run_module, url_environment
-from tests.factories import unit_vector
-from tests.price_rows import store_prices
+from testsupport.cli_runner import run_module, url_environment
+from testsupport.factories import unit_vector
+from testsupport.price_rows import store_prices
 
 pytestmark = pytest.mark.slow  # commands as processes
 

@@ -10,7 +10,7 @@ from costdb.migrate.manifest_builder import build_manifest
 from costdb.migrate.scripts import script_directory
 from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
-from healthcheck.manifest import MANIFEST_PATH, load_manifest
+from costdb.verify.manifest import MANIFEST_PATH, load_manifest
 
 
 def test_committed_manifest_equals_a_fresh_migration(migrated_database: DatabaseSettings) -> None:

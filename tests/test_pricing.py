@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from costdb.pricing import Price, Rates, Tier, Usage, event_cost, usage_cost
 from costdb.settings import DatabaseSettings
-from tests.price_rows import rate_values, store_prices
+from testsupport.price_rows import rate_values, store_prices
 
 MAX_TOKENS = 2_000_000
 # Prices with few decimals too: they make exact half-micro-dollar sums (rounding ties) common.

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from costdb.schema import Base, CostAggregate, Event, PromptAnalysis, PromptEmbedding
-from tests.factories import (
+from testsupport.factories import (
     make_aggregate,
     make_analysis,
     make_embedding,

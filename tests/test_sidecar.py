@@ -23,10 +23,10 @@ from costdb.migrate.lock import MIGRATION_LOCK_KEY
 from costdb.migrate.runner import MigrationFailed
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import run_module, url_environment
-from tests.database_actions import run_sql
-from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS, ScriptCopy
-from tests.servers import TestServer, migrate_to, new_cluster, shared_tempdir
+from testsupport.cli_runner import run_module, url_environment
+from testsupport.database_actions import run_sql
+from testsupport.migration_fixtures import HEAD, SHIPPED_REVISIONS, ScriptCopy
+from testsupport.servers import TestServer, migrate_to, new_cluster, shared_tempdir
 
 pytestmark = pytest.mark.slow  # runners as processes, clusters of their own
 

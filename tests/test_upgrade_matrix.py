@@ -12,13 +12,13 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from costdb.engine import connect
+from costdb.db.engine import connect
 from costdb.migrate.extension_libraries import load_extension_libraries
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import run_module, url_environment
-from tests.migration_fixtures import HEAD, SHIPPED_REVISIONS
-from tests.servers import migrate_to
-from tests.spec_rows import kept_rows, spec_rows, write_spec_rows
+from testsupport.cli_runner import run_module, url_environment
+from testsupport.migration_fixtures import HEAD, SHIPPED_REVISIONS
+from testsupport.servers import migrate_to
+from testsupport.spec_rows import kept_rows, spec_rows, write_spec_rows
 
 pytestmark = pytest.mark.slow  # a costdb migrate process per revision
 

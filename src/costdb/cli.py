@@ -44,7 +44,7 @@ def main() -> None:
     except Exception as exc:
         if not _is_database_error(exc):
             raise
-        from costdb.connection import server_message  # noqa: PLC0415
+        from costdb.db.connection import server_message  # noqa: PLC0415
 
         log.error("error: database error: %s", server_message(exc), extra={"event": "error"})
         sys.exit(ExitCode.FAILED)

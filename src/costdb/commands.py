@@ -177,9 +177,9 @@ def rollup(
 def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: float) -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
+    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
     from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
     from costdb.maintenance.rollup import roll_up  # noqa: PLC0415
-    from costdb.maintenance.session import maintenance_connection  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
     now = datetime.now(UTC)
@@ -208,9 +208,9 @@ def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) ->
     """
     from datetime import UTC, datetime  # noqa: PLC0415
 
+    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
     from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
     from costdb.maintenance.retention import apply_retention, horizon_for  # noqa: PLC0415
-    from costdb.maintenance.session import maintenance_connection  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
     horizon = horizon_for(datetime.now(UTC), parse_duration(keep, "--keep"))
@@ -343,7 +343,7 @@ def local_down() -> None:
 @local.command("status")
 def local_status() -> None:
     """Whether PostgreSQL and the health server run, the revision and the readiness."""
-    from costdb.engine import connect  # noqa: PLC0415
+    from costdb.db.engine import connect  # noqa: PLC0415
     from costdb.local.stack import load_local_stack  # noqa: PLC0415
     from costdb.migrate.runner import require_known_revision  # noqa: PLC0415
 

@@ -9,7 +9,7 @@ error, as in the official postgres image. No secret has a default, and only ``sa
 
 URLs are parsed by libpq itself, so every form libpq accepts works, query options such as
 ``sslmode`` included. This module imports neither SQLAlchemy nor psycopg (libpq is called
-through ``costdb.libpq``): the one-shot health probe uses it and must start fast.
+through ``costdb.db.libpq``): the one-shot health probe uses it and must start fast.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from costdb.db.libpq import LibpqError, parse_conninfo
 from costdb.errors import ConfigError
-from costdb.libpq import LibpqError, parse_conninfo
 
 _SCHEMES = re.compile(r"^(postgres|postgresql)(\+psycopg)?://", re.IGNORECASE)
 _PASSWORD_IN_USERINFO = re.compile(r"://[^:@/]*:([^/?#]*)@")

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from costdb.connection import open_connection
+from costdb.db.connection import open_connection
 from costdb.errors import ConfigError, CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries
 from costdb.local.init_scripts import init_environment, run_init_scripts
@@ -294,8 +294,8 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
 
 def serve_health_foreground(stack: LocalStack) -> None:
     """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too."""
+    from costdb.verify.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
     from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
-    from healthcheck.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
     from healthcheck.server import build_server, serve  # noqa: PLC0415
 
     prober = KeptConnectionProber(stack.role_settings("readonly"), load_manifest(), timeout=5)

@@ -7,8 +7,8 @@ import uuid
 
 import click
 
+from costdb.db.maintenance_session import maintenance_connection
 from costdb.errors import ConfigError, CostdbError
-from costdb.maintenance.session import maintenance_connection
 from costdb.settings import load_settings
 
 QUERY = (

@@ -19,14 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from costdb.connection import server_message
+from costdb.db.connection import server_message
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.placements import PLACEMENTS, Placement, primary_key_statement
 from costdb.settings import load_ddl_timeouts
-from healthcheck.catalog import CITUS_LOCAL_TABLE
-from healthcheck.checks import colocation_problem, misplacement
-from healthcheck.kept_connection import read_snapshot
+from costdb.verify.catalog import CITUS_LOCAL_TABLE, read_snapshot
+from costdb.verify.checks import colocation_problem, misplacement
 
 SHARDS_PER_NODE = 4
 """The default shard count is this many per node that holds shards (8 for two workers): few

@@ -32,9 +32,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, text
 
+from costdb.db.retrying import open_connection_within
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
-from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
 
 log = logging.getLogger("costdb.lock")

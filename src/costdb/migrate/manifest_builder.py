@@ -26,7 +26,7 @@ from costdb.migrate.history import HISTORY_TABLE
 from costdb.migrate.placements import PLACEMENTS, primary_key_statement
 from costdb.migrate.scripts import script_directory
 from costdb.schema import REQUIRED_EXTENSIONS, metadata
-from healthcheck.kept_connection import read_snapshot
+from costdb.verify.catalog import read_snapshot
 
 _BOOKKEEPING = ("alembic_version", HISTORY_TABLE)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from healthcheck.manifest import ExpectedPlacement
+from costdb.verify.manifest import ExpectedPlacement
 
 Kind = Literal["distributed", "reference"]
 

@@ -24,7 +24,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from costdb.connection import server_message
+from costdb.db.connection import server_message
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.history import (

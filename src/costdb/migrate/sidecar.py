@@ -14,18 +14,18 @@ from dataclasses import dataclass
 
 from alembic.config import Config
 
-from costdb.engine import connect
+from costdb.db.engine import connect
+from costdb.db.retrying import open_connection_within
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.distribute import Distribution, citus_installed, distribute
 from costdb.migrate.lock import migration_lock
 from costdb.migrate.runner import Applied, require_known_revision, upgrade_to_head
 from costdb.migrate.scripts import alembic_config, script_directory
-from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
-from healthcheck.checks import evaluate_schema
-from healthcheck.kept_connection import read_snapshot
-from healthcheck.manifest import Manifest, load_manifest
+from costdb.verify.catalog import read_snapshot
+from costdb.verify.checks import evaluate_schema
+from costdb.verify.manifest import Manifest, load_manifest
 
 log = logging.getLogger("costdb.migrate")
 APPLICATION_NAME = "costdb-migrate"
@@ -96,7 +96,7 @@ def run_sidecar(
     """Wait, lock, upgrade, verify; return what was applied (empty when already at head).
 
     Waiting for the database is the lock session's first connection: it retries while the
-    database is unavailable, for up to ``wait_seconds`` (``costdb.retrying``).
+    database is unavailable, for up to ``wait_seconds`` (``costdb.db.retrying``).
     """
     config = config or alembic_config()
     with migration_lock(settings, options.lock_timeout_seconds, options.wait_seconds) as lock:

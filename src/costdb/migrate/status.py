@@ -6,7 +6,7 @@ import json
 
 import click
 
-from costdb.engine import connect
+from costdb.db.engine import connect
 from costdb.migrate.history import read_history, script_checksum
 from costdb.migrate.runner import require_known_revision
 from costdb.migrate.scripts import script_directory

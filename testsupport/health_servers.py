@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
-from tests.cli_runner import url_environment
+from testsupport.cli_runner import url_environment
 
 
 @dataclass

@@ -25,8 +25,8 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
-from costdb.connection import classify_connection_error
-from costdb.retrying import retry_while_unavailable
+from costdb.db.connection import classify_connection_error
+from costdb.db.retrying import retry_while_unavailable
 from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20

@@ -1,5 +1,5 @@
-"""``python -m tests.migration_sql DIR`` (``make lint``): each revision's offline SQL in its own
-file, ``DIR/<revision>.sql``, for squawk.
+"""``python -m testsupport.migration_sql DIR`` (``make lint``): each revision's offline SQL in
+its own file, ``DIR/<revision>.sql``, for squawk.
 
 Per revision, because squawk judges a file as a whole: one revision that must run outside a
 transaction (``CREATE INDEX CONCURRENTLY``) would make it treat every other revision's

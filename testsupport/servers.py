@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 from alembic import command
 
-from costdb.engine import connect
+from costdb.db.engine import connect
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.migrate.runner import upgrade_to_head
 from costdb.migrate.scripts import alembic_config

@@ -22,7 +22,10 @@ catalogs exist only with Citus, so that part runs as dynamic SQL behind the exte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 CITUS_LOCAL_TABLE = "a Citus local table"
 """The kind the query below reports for a table Citus made a Citus local table (neither
@@ -121,3 +124,12 @@ class Snapshot:
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Snapshot:
         return cls(**document)
+
+
+def read_snapshot(connection: psycopg.Connection[Any]) -> Snapshot:
+    """The catalog snapshot over an open psycopg connection (psycopg decodes the JSON): the
+    health server's kept connection, the migration runner's verification, the manifest."""
+    row = connection.execute(SNAPSHOT_QUERY).fetchone()
+    if row is None:  # a SELECT without FROM always returns its one row
+        raise RuntimeError("the catalog query returned no row")
+    return Snapshot.from_document(row[0])

@@ -1,5 +1,5 @@
-"""``python -m tests.manifest_writer`` (``make manifest``): migrate a throwaway database from
-empty to head and write what PostgreSQL reports as healthcheck/manifest.json."""
+"""``python -m testsupport.manifest_writer`` (``make manifest``): migrate a throwaway database from
+empty to head and write what PostgreSQL reports as src/costdb/verify/manifest.json."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import psycopg
 
 from costdb.migrate.manifest_builder import render_manifest
 from costdb.settings import DatabaseSettings
-from healthcheck.manifest import MANIFEST_PATH
-from tests.servers import FAST_TEST_SETTINGS, migrate_to_head, new_cluster, shared_tempdir
+from costdb.verify.manifest import MANIFEST_PATH
+from testsupport.servers import FAST_TEST_SETTINGS, migrate_to_head, new_cluster, shared_tempdir
 
 
 def rendered_for(database: DatabaseSettings) -> str:

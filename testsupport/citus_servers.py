@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from costdb.local.cluster import PostgresCluster, find_binaries
 from costdb.settings import DatabaseSettings
-from tests.database_actions import run_sql
-from tests.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
+from testsupport.database_actions import run_sql
+from testsupport.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
 
 CITUS_SETTINGS = {
     **FAST_TEST_SETTINGS,

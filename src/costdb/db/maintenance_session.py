@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from costdb.connection import server_message
+from costdb.db.connection import server_message
+from costdb.db.retrying import open_connection_within
 from costdb.errors import CostdbError
-from costdb.retrying import open_connection_within
 from costdb.settings import DatabaseSettings
 
 # Each statement of a roll-up day or a retention batch is short; these only bound a fault

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from healthcheck.catalog import Snapshot
-from healthcheck.manifest import ExpectedColumn, ExpectedIndex, ExpectedPlacement, Manifest
+from costdb.verify.catalog import Snapshot
+from costdb.verify.manifest import ExpectedColumn, ExpectedIndex, ExpectedPlacement, Manifest
 
 Status = Literal["pass", "warn", "fail", "skip"]
 """``warn`` passes (healthy) but is reported: something to fix that does not stop dependents."""

@@ -1,6 +1,6 @@
 """Keep trying while the database is unavailable: starting, restarting, full, or not there yet.
 
-Its own module so that the CLI probe, which classifies failures through ``costdb.connection``,
+Its own module so that the CLI probe, which classifies failures through ``costdb.db.connection``,
 never imports ``logging`` (its start-up is compared with ``pg_isready``).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from costdb.connection import open_connection
+from costdb.db.connection import open_connection
 from costdb.errors import DatabaseNotReady, DatabaseUnavailable
 from costdb.settings import DatabaseSettings
 
