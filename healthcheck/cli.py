@@ -13,14 +13,13 @@ import time
 from collections.abc import Sequence
 from functools import partial
 
+from costdb import defaults
 from costdb.errors import ConfigError
 from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings, load_settings
 from costdb.verify.manifest import Manifest, load_manifest
 from healthcheck.one_shot import read_once
 from healthcheck.report import Report, failed_report, judge
-
-DEFAULT_TIMEOUT_SECONDS = 5.0
 
 
 def _positive_seconds(raw: str) -> float:
@@ -43,16 +42,20 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout",
         type=_positive_seconds,
-        default=DEFAULT_TIMEOUT_SECONDS,
-        help="bound on the whole probe, connect and queries (seconds, default 5)",
+        default=defaults.HEALTH_TIMEOUT_SECONDS,
+        help="bound on the whole probe, connect and queries (seconds, default %(default)g)",
     )
     parser.add_argument(
         "--allow-replica", action="store_true", help="accept a hot standby as healthy"
     )
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve /livez, /readyz and /metrics over HTTP")
-    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument(
+        "--host", default=defaults.HEALTH_HOST, help="address to listen on (default %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=defaults.HEALTH_PORT, help="port (default %(default)s)"
+    )
     serve.add_argument(
         "--details",
         action="store_true",
@@ -62,14 +65,16 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     serve.add_argument(
         "--idle-timeout",
         type=_positive_seconds,
-        default=10.0,
-        help="close a connection idle this long (keep-alive clients, slowloris; default 10)",
+        default=defaults.HEALTH_IDLE_SECONDS,
+        help="close a connection idle this long (keep-alive clients, slowloris; "
+        "default %(default)g)",
     )
     serve.add_argument(
         "--cache-seconds",
         type=_positive_seconds,
-        default=1.0,
-        help="reuse a probe result this long: the most checks the database sees (default 1)",
+        default=defaults.HEALTH_CACHE_SECONDS,
+        help="reuse a probe result this long: the most checks the database sees "
+        "(default %(default)g)",
     )
     return parser
 
@@ -114,29 +119,24 @@ def _print(report: Report, *, as_json: bool) -> None:
 def _serve(arguments: argparse.Namespace, settings: DatabaseSettings, manifest: Manifest) -> None:
     # The server's modules (psycopg, prometheus-client) cost the CLI probe nothing.
     from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
-    from healthcheck.server import build_server, serve  # noqa: PLC0415
+    from healthcheck.server import ServerOptions, run_server  # noqa: PLC0415
 
     prober = KeptConnectionProber(
         settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica
     )
+    options = ServerOptions(
+        host=arguments.host,
+        port=arguments.port,
+        cache_seconds=arguments.cache_seconds,
+        timeout=arguments.timeout,
+        details=arguments.details,
+        idle_seconds=arguments.idle_timeout,
+    )
     try:
-        server = build_server(
-            prober,
-            host=arguments.host,
-            port=arguments.port,
-            cache_seconds=arguments.cache_seconds,
-            timeout=arguments.timeout,
-            details=arguments.details,
-            idle_seconds=arguments.idle_timeout,
-        )
-    except OSError as exc:
-        print(
-            f"healthcheck: error: cannot listen on {arguments.host}:{arguments.port}: "
-            f"{exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        sys.exit(ExitCode.MISCONFIGURED)
-    serve(server, prober, grace_seconds=arguments.timeout)
+        run_server(prober, options)
+    except ConfigError as exc:
+        print(f"healthcheck: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m healthcheck") -> None:

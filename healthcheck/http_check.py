@@ -12,12 +12,12 @@ import sys
 import urllib.error
 import urllib.request
 
-DEFAULT_TIMEOUT_SECONDS = 7.0
+from costdb import defaults
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m healthcheck.http_check")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS)
+    parser.add_argument("--timeout", type=float, default=defaults.HTTP_CHECK_TIMEOUT_SECONDS)
     parser.add_argument("url")
     arguments = parser.parse_args(argv)
     url: str = arguments.url

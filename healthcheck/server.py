@@ -26,6 +26,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,11 +35,12 @@ from types import FrameType
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from costdb import defaults
+from costdb.errors import ConfigError
 from healthcheck.kept_connection import KeptConnectionProber
 from healthcheck.report import Report, failed_report
 
 log = logging.getLogger("healthcheck")
-DEFAULT_IDLE_SECONDS = 10.0
 LISTEN_BACKLOG = 1024
 
 
@@ -252,19 +254,50 @@ class HealthHandler(BaseHTTPRequestHandler):
         """Requests are not logged: orchestrators probe every few seconds."""
 
 
-def build_server(
-    prober: KeptConnectionProber,
-    *,
-    host: str,
-    port: int,
-    cache_seconds: float,
-    timeout: float,
-    details: bool = False,
-    idle_seconds: float = DEFAULT_IDLE_SECONDS,
-) -> HealthServer:
+@dataclass(frozen=True)
+class ServerOptions:
+    """Where the health server listens and how it probes (the defaults: ``costdb.defaults``)."""
+
+    host: str = defaults.HEALTH_HOST
+    port: int = defaults.HEALTH_PORT
+    cache_seconds: float = defaults.HEALTH_CACHE_SECONDS
+    timeout: float = defaults.HEALTH_TIMEOUT_SECONDS
+    details: bool = False
+    idle_seconds: float = defaults.HEALTH_IDLE_SECONDS
+
+
+class CannotListen(ConfigError):
+    """The address is taken or not this machine's: nothing was served."""
+
+
+def build_server(prober: KeptConnectionProber, options: ServerOptions) -> HealthServer:
     metrics = ProbeMetrics()
-    probe = CachedProbe(prober, cache_seconds, timeout, metrics)
-    return HealthServer((host, port), probe, metrics, details=details, idle_seconds=idle_seconds)
+    probe = CachedProbe(prober, options.cache_seconds, options.timeout, metrics)
+    return HealthServer(
+        (options.host, options.port),
+        probe,
+        metrics,
+        details=options.details,
+        idle_seconds=options.idle_seconds,
+    )
+
+
+def run_server(
+    prober: KeptConnectionProber,
+    options: ServerOptions,
+    on_listening: Callable[[], None] | None = None,
+) -> None:
+    """Listen, call ``on_listening``, serve until SIGTERM or SIGINT: ``python -m healthcheck
+    serve`` and ``costdb local up`` alike. ``CannotListen`` when the address is not usable."""
+    try:
+        server = build_server(prober, options)
+    except OSError as exc:
+        raise CannotListen(
+            f"cannot listen on {options.host}:{options.port}: {exc.strerror or exc}"
+        ) from None
+    if on_listening is not None:
+        on_listening()
+    serve(server, prober, grace_seconds=options.timeout)
 
 
 def serve(server: HealthServer, prober: KeptConnectionProber, *, grace_seconds: float) -> None:

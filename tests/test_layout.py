@@ -12,31 +12,75 @@ from pathlib import Path
 
 import pytest
 
-from costdb.commands import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_WAIT_SECONDS
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
-from costdb.migrate.sidecar import SidecarOptions
 from testsupport.cli_runner import clean_environment
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Lower layers never import higher ones. The library is at the bottom, the probe above it,
-# the migration runner and the local stack above the probe, the command line on top.
-LAYERS = {
-    "library": 0,
-    "healthcheck": 1,
-    "costdb.migrate": 2,
-    "costdb.local": 2,
-    "costdb.maintenance": 2,
-    "costdb.commands": 3,
-    "costdb.cli": 3,
-    "costdb.__main__": 3,
+# Lower layers never import higher ones. Every module is listed: a new one must be placed.
+#   0 the library: errors, settings, defaults, schema, prices, the connection layer (costdb.db)
+#   1 the verdict core (costdb.verify): catalog read, manifest, checks
+#   2 the probe's faces (healthcheck): CLI, one-shot read, kept connection, HTTP server
+#   3 the workers: migration runner, local stack, maintenance
+#   4 the command line
+LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
+    0: (
+        "costdb",
+        "costdb.db",
+        "costdb.db.connection",
+        "costdb.db.engine",
+        "costdb.db.libpq",
+        "costdb.db.maintenance_session",
+        "costdb.db.retrying",
+        "costdb.defaults",
+        "costdb.drizzle_schema",
+        "costdb.errors",
+        "costdb.exit_codes",
+        "costdb.log_format",
+        "costdb.paths",
+        "costdb.pricing",
+        "costdb.schema",
+        "costdb.settings",
+    ),
+    1: ("costdb.verify", "costdb.verify.catalog", "costdb.verify.checks", "costdb.verify.manifest"),
+    2: (
+        "healthcheck",
+        "healthcheck.__main__",
+        "healthcheck.cli",
+        "healthcheck.http_check",
+        "healthcheck.kept_connection",
+        "healthcheck.one_shot",
+        "healthcheck.report",
+        "healthcheck.server",
+    ),
+    3: (
+        "costdb.local",
+        "costdb.local.cluster",
+        "costdb.local.init_scripts",
+        "costdb.local.stack",
+        "costdb.maintenance",
+        "costdb.maintenance.durations",
+        "costdb.maintenance.heartbeat",
+        "costdb.maintenance.retention",
+        "costdb.maintenance.rollup",
+        "costdb.maintenance.scheduling",
+        "costdb.maintenance.similar",
+        "costdb.migrate",
+        "costdb.migrate.distribute",
+        "costdb.migrate.extension_libraries",
+        "costdb.migrate.history",
+        "costdb.migrate.lock",
+        "costdb.migrate.manifest_builder",
+        "costdb.migrate.placements",
+        "costdb.migrate.runner",
+        "costdb.migrate.scripts",
+        "costdb.migrate.sidecar",
+        "costdb.migrate.status",
+    ),
+    4: ("costdb.__main__", "costdb.cli", "costdb.commands"),
 }
-
-
-def _layer(module: str) -> int:
-    matches = [prefix for prefix in LAYERS if module == prefix or module.startswith(prefix + ".")]
-    return LAYERS[max(matches, key=len)] if matches else LAYERS["library"]
+LAYERS = {module: layer for layer, modules in LAYERS_BY_NUMBER.items() for module in modules}
 
 
 def _modules() -> dict[str, Path]:
@@ -62,14 +106,30 @@ def _imported(path: Path) -> set[str]:
     return {name for name in names if name.split(".")[0] in ("costdb", "healthcheck")}
 
 
+def test_every_module_has_its_place_in_the_layers() -> None:
+    assert sorted(_modules()) == sorted(LAYERS)
+
+
 def test_no_module_imports_a_layer_above_it() -> None:
     upward = [
-        f"{module} (layer {_layer(module)}) imports {target} (layer {_layer(target)})"
+        f"{module} (layer {LAYERS[module]}) imports {target} (layer {LAYERS[target]})"
         for module, path in _modules().items()
         for target in sorted(_imported(path))
-        if _layer(target) > _layer(module)
+        if LAYERS[target] > LAYERS[module]
     ]
     assert upward == []
+
+
+def test_the_runner_the_verdict_core_and_maintenance_import_nothing_of_the_probe() -> None:
+    """The runner verifies with the library's verdict core; the probe is one of its users."""
+    crossing = [
+        f"{module} imports {target}"
+        for module, path in _modules().items()
+        if module.startswith(("costdb.migrate", "costdb.verify", "costdb.maintenance"))
+        for target in _imported(path)
+        if target.split(".")[0] == "healthcheck"
+    ]
+    assert crossing == []
 
 
 def test_the_migration_runner_and_the_local_stack_do_not_import_each_other() -> None:
@@ -155,13 +215,6 @@ def test_migrate_help_lists_the_contract() -> None:
     flat = " ".join(result.stdout.split())
     for code in ExitCode:
         assert f"{int(code)} {code.description}" in flat
-
-
-def test_the_help_defaults_are_the_runner_defaults() -> None:
-    assert (
-        SidecarOptions.wait_seconds,
-        SidecarOptions.lock_timeout_seconds,
-    ) == (DEFAULT_WAIT_SECONDS, DEFAULT_LOCK_TIMEOUT_SECONDS)
 
 
 def test_the_wheel_carries_migrations_init_scripts_and_the_probe(tmp_path: Path) -> None:

@@ -255,6 +255,14 @@ def test_a_period_that_overflows_the_counters_names_the_key_and_writes_nothing(
         (("rollup", "--every", "0s"), "--every: '0s' is not a positive duration"),
         (("retention", "--keep", "forever"), "--keep: 'forever' is not a positive duration"),
         (("similar", "not-a-uuid"), "EVENT_ID: 'not-a-uuid' is not a UUID"),
+        (("rollup", "--since", "2d", "--until", "3d"), "--since 20"),
+        (("rollup", "--since", "2026-11-30", "--until", "2026-11-30"), "--since 2026-11-30T"),
+        (("rollup", "--period", "week"), "Invalid value for '--period': 'week' is not one of"),
+        (("rollup", "--bogus"), "No such option '--bogus'."),
+        (("retention",), "Missing option '--keep'"),
+        (("similar",), "Missing argument 'EVENT_ID'"),
+        (("similar", "-k", "0", str(uuid.UUID(int=1))), "Invalid value for '-k'"),
+        (("no-such-command",), "No such command 'no-such-command'"),
     ],
 )
 def test_bad_arguments_end_in_one_line(
@@ -265,6 +273,7 @@ def test_bad_arguments_end_in_one_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"costdb: error: {message}")
+    assert "Usage:" not in result.stderr
 
 
 def test_retention_deletes_only_what_is_older_than_the_horizon_in_batches(

@@ -29,6 +29,8 @@ def main() -> None:
         return
     import logging  # noqa: PLC0415
 
+    import click  # noqa: PLC0415
+
     from costdb.commands import cli  # noqa: PLC0415
     from costdb.errors import CostdbError  # noqa: PLC0415
     from costdb.exit_codes import ExitCode  # noqa: PLC0415
@@ -37,7 +39,17 @@ def main() -> None:
     configure_logging()
     log = logging.getLogger("costdb")
     try:
-        cli(standalone_mode=True)
+        code = cli.main(standalone_mode=False)  # click's rejections come back as exceptions
+    except click.UsageError as exc:  # a bad option or value: one line, the usage exit code
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        log.error("error: %s%s", exc.format_message(), where, extra={"event": "error"})
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        log.error("error: %s", exc.format_message(), extra={"event": "error"})
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        log.error("error: interrupted", extra={"event": "error"})
+        sys.exit(ExitCode.FAILED)
     except CostdbError as exc:
         log.error("error: %s", exc, extra={"event": "error"})
         sys.exit(exc.exit_code)
@@ -48,3 +60,5 @@ def main() -> None:
 
         log.error("error: database error: %s", server_message(exc), extra={"event": "error"})
         sys.exit(ExitCode.FAILED)
+    if isinstance(code, int) and code != 0:  # --help and --version return 0
+        sys.exit(code)

@@ -11,15 +11,11 @@ from pathlib import Path
 
 import click
 
+from costdb import defaults
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 
 log = logging.getLogger("costdb")
-
-# SidecarOptions' defaults, repeated here so that --help does not import the runner;
-# a test checks that the two agree.
-DEFAULT_WAIT_SECONDS = 60.0
-DEFAULT_LOCK_TIMEOUT_SECONDS = 300.0
 
 
 def exit_code_help() -> str:
@@ -47,12 +43,12 @@ def cli() -> None:
 
 
 @cli.command(epilog=exit_code_help())
-@_wait_option(DEFAULT_WAIT_SECONDS)
+@_wait_option(defaults.MIGRATE_WAIT_SECONDS)
 @click.option(
     "--lock-timeout",
     "lock_timeout_seconds",
     type=click.FloatRange(min=0),
-    default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+    default=defaults.MIGRATE_LOCK_TIMEOUT_SECONDS,
     show_default=True,
     help="Seconds to wait while another runner holds the migration lock.",
 )
@@ -103,9 +99,26 @@ def migrate(
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def status(as_json: bool) -> None:
     """Show the revision, the head, pending migrations and the history with checksums."""
-    from costdb.migrate.status import print_status  # noqa: PLC0415
+    import json  # noqa: PLC0415
 
-    print_status(as_json=as_json)
+    from costdb.migrate.status import read_status  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    status = read_status(load_settings())
+    if as_json:
+        click.echo(json.dumps(status.as_dict()))
+        return
+    click.echo(f"database: {status.database}")
+    click.echo(f"current:  {status.current or '(empty: no migration applied)'}")
+    click.echo(f"head:     {status.head}")
+    click.echo(f"pending:  {', '.join(status.pending) or '(none)'}")
+    click.echo("history:" + ("" if status.history else "  (none)"))
+    for entry in status.history:
+        verdict = "script unchanged" if entry.script_unchanged else "SCRIPT CHANGED"
+        click.echo(
+            f"  {entry.revision}  {entry.how} {entry.applied_at} by {entry.applied_by}"
+            f" in {entry.duration_ms} ms  sha256:{entry.checksum[:12]}  {verdict}"
+        )
 
 
 @cli.command(
@@ -124,13 +137,13 @@ def health(arguments: tuple[str, ...]) -> None:
 @click.option(
     "--period",
     type=click.Choice(["hour", "day"]),
-    default="hour",
+    default=defaults.ROLLUP_PERIOD,
     show_default=True,
     help="The roll-up period (UTC).",
 )
 @click.option(
     "--since",
-    default="2d",
+    default=defaults.ROLLUP_SINCE,
     show_default=True,
     help="Recompute closed periods from here: an ISO time or a duration ago (48h, 7d).",
 )
@@ -151,7 +164,7 @@ def health(arguments: tuple[str, ...]) -> None:
     help="Touch this file after each successful run (python -m costdb.maintenance.heartbeat "
     "FILE SECONDS checks it).",
 )
-@_wait_option(30.0)
+@_wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
 def rollup(
     period: str,
     since: str,
@@ -167,10 +180,13 @@ def rollup(
     period. Cost is the database's (events_with_cost), or the client's estimate where no price
     was in effect.
     """
-    from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from costdb.maintenance.durations import parse_duration, parse_range  # noqa: PLC0415
     from costdb.maintenance.scheduling import run_every  # noqa: PLC0415
 
     interval = parse_duration(every, "--every") if every else None
+    parse_range(since, until, datetime.now(UTC))  # a bad range fails now, not at every tick
     run_every(interval, lambda: _roll_up_once(period, since, until, wait_seconds), heartbeat)
 
 
@@ -178,13 +194,11 @@ def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: floa
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
-    from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
+    from costdb.maintenance.durations import parse_range  # noqa: PLC0415
     from costdb.maintenance.rollup import roll_up  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
-    now = datetime.now(UTC)
-    start = parse_instant(since, "--since", now)
-    end = parse_instant(until, "--until", now) if until else now
+    start, end = parse_range(since, until, datetime.now(UTC))
     with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
         roll_up(connection, period, start, end)
 
@@ -195,11 +209,11 @@ def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: floa
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=2000,
+    default=defaults.RETENTION_BATCH_SIZE,
     show_default=True,
     help="Events deleted per statement (each its own short transaction).",
 )
-@_wait_option(30.0)
+@_wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
 def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) -> None:
     """Delete events older than --keep (to midnight UTC), with their analyses and embeddings.
 
@@ -225,23 +239,34 @@ def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) ->
     "-k",
     "k",
     type=click.IntRange(min=1, max=1000),
-    default=10,
+    default=defaults.SIMILAR_K,
     show_default=True,
     help="How many similar prompts at most.",
 )
 @click.option(
     "--min-similarity",
     type=click.FloatRange(min=-1, max=1),
-    default=0.95,
+    default=defaults.SIMILAR_MIN_SIMILARITY,
     show_default=True,
     help="Cosine similarity threshold for near-duplicates.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
 def similar(event_id: str, k: int, min_similarity: float, as_json: bool) -> None:
     """The k most similar earlier prompts of EVENT_ID's project (exact duplicates first)."""
-    from costdb.maintenance.similar import print_similar  # noqa: PLC0415
+    import json  # noqa: PLC0415
 
-    print_similar(event_id, k, min_similarity, as_json=as_json)
+    from costdb.maintenance.similar import find_similar  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    found = find_similar(load_settings(), event_id, k, min_similarity)
+    for prompt in found:
+        if as_json:
+            click.echo(json.dumps(prompt.as_dict()))
+        else:
+            kind = "exact" if prompt.exact_duplicate else f"{prompt.similarity:.4f}"
+            click.echo(f"{prompt.event_id}  {kind:>8}  {prompt.created_at.isoformat()}")
+    if not found and not as_json:
+        click.echo(f"no earlier prompt of this project at or above {min_similarity} similarity")
 
 
 @cli.group()
@@ -286,47 +311,33 @@ def local_up(detach: bool) -> None:
     In the foreground (the default) Ctrl-C stops the health server and PostgreSQL;
     with --detach, `costdb local down` does.
     """
-    from costdb.local.stack import load_local_stack, serve_health_foreground  # noqa: PLC0415
+    from costdb.local.stack import load_local_stack  # noqa: PLC0415
     from costdb.migrate.sidecar import SidecarOptions, run_sidecar  # noqa: PLC0415
 
+    options = SidecarOptions(
+        defaults.LOCAL_MIGRATE_WAIT_SECONDS, defaults.LOCAL_MIGRATE_LOCK_TIMEOUT_SECONDS
+    )
     stack = load_local_stack()
     if not detach:  # until the health server takes over the signals, SIGTERM means Ctrl-C
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        with stack.exclusive():  # one up or down at a time on this directory
-            running = stack.health_pid()
-            if running is not None and not detach:
-                raise CostdbError(
-                    f"this stack already runs (health server pid {running}): "
-                    "`costdb local down` stops it"
-                )
-            created = stack.start_database()
-            owner = stack.role_settings("owner")
+        started = stack.up(lambda owner: run_sidecar(owner, options), detach=detach)
+        for role in ("app", "owner", "readonly"):
+            log.info("%-8s DATABASE_URL_FILE=%s", role, stack.url_file(role))
+        click.echo(f"export DATABASE_URL_FILE={stack.url_file('app')}")
+        if started.health_pid is not None:
+            state = "already running" if started.health_was_running else "started"
             log.info(
-                "%s PostgreSQL at 127.0.0.1:%d, database %s",
-                "initialised and started" if created else "started",
-                owner.port,
-                owner.dbname,
+                "health: %s/readyz (%s, pid %d); stop: `costdb local down`",
+                stack.health_url,
+                state,
+                started.health_pid,
             )
-            run_sidecar(owner, SidecarOptions(wait_seconds=30, lock_timeout_seconds=60))
-            for role in ("app", "owner", "readonly"):
-                log.info("%-8s DATABASE_URL_FILE=%s", role, stack.url_file(role))
-            click.echo(f"export DATABASE_URL_FILE={stack.url_file('app')}")
-            if detach:
-                pid = stack.start_health_detached()
-                state = "already running" if pid == running else "started"
-                log.info(
-                    "health: %s/readyz (%s, pid %d); stop: `costdb local down`",
-                    stack.health_url,
-                    state,
-                    pid,
-                )
-                return
+            return
         log.info("health: %s/readyz; Ctrl-C stops everything", stack.health_url)
-        serve_health_foreground(stack)
+        stack.serve_foreground()
     except KeyboardInterrupt:
-        with stack.exclusive():
-            stack.down()
+        return  # Ctrl-C: the stack stopped what it had started
 
 
 @local.command("down")
@@ -347,16 +358,18 @@ def local_status() -> None:
     from costdb.local.stack import load_local_stack  # noqa: PLC0415
     from costdb.migrate.runner import require_known_revision  # noqa: PLC0415
 
-    stack = load_local_stack()
-    if not stack.cluster.is_initialised or not stack.cluster.is_running:
+    status = load_local_stack().status()
+    if status.database is None:
         click.echo("postgresql: not running")
         sys.exit(ExitCode.FAILED)
-    owner = stack.role_settings("owner")
-    with connect(owner, "costdb-local") as connection:
+    with connect(status.database, "costdb-local") as connection:
         state = require_known_revision(connection)
-    click.echo(f"postgresql: running at 127.0.0.1:{owner.port}, database {owner.dbname}")
+    click.echo(
+        f"postgresql: running at 127.0.0.1:{status.database.port}, "
+        f"database {status.database.dbname}"
+    )
     click.echo(f"revision:   {state.current or '(none)'} (head {state.head})")
-    pid = stack.health_pid()
-    ready = stack.health_status("/readyz") if pid else None
-    health = f"pid {pid}, /readyz {ready}" if pid else "not running"
+    health = (
+        f"pid {status.health_pid}, /readyz {status.ready}" if status.health_pid else "not running"
+    )
     click.echo(f"health:     {health}")

@@ -20,6 +20,7 @@ server's pid file is trusted only while that pid is this stack's health server: 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import secrets
 import shutil
@@ -28,11 +29,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from costdb import defaults
 from costdb.db.connection import open_connection
 from costdb.errors import ConfigError, CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries
@@ -47,6 +49,7 @@ DATABASE_NAME = "costdb"
 ROLES = {"owner": "costdb_owner", "app": "costdb_app", "readonly": "costdb_readonly"}
 SUPERUSER_PASSWORD_FILE = "superuser.password"  # noqa: S105  (a file name, not a password)
 _HEALTH_START_SECONDS = 20
+log = logging.getLogger("costdb.local")
 
 
 def _port(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -59,6 +62,26 @@ def _port(environ: Mapping[str, str], name: str, default: int) -> int:
 def _write_private(path: Path, content: str) -> None:
     path.write_text(content + "\n", encoding="utf-8")
     path.chmod(0o600)
+
+
+@dataclass(frozen=True)
+class Started:
+    """What ``LocalStack.up`` did: whether it initialised, where the database is, and (with
+    ``detach``) the health server's pid and whether it was already running."""
+
+    created: bool
+    owner: DatabaseSettings
+    health_pid: int | None = None
+    health_was_running: bool = False
+
+
+@dataclass(frozen=True)
+class Status:
+    """What runs: PostgreSQL (and where), the health server (pid, ``/readyz`` status)."""
+
+    database: DatabaseSettings | None
+    health_pid: int | None
+    ready: int | None
 
 
 @dataclass(frozen=True)
@@ -168,6 +191,79 @@ class LocalStack:
         for role in ROLES:
             _write_private(self.url_file(role), self.role_settings(role).url)
         return created
+
+    def up(self, migrate: Callable[[DatabaseSettings], object], *, detach: bool) -> Started:
+        """Under the directory's lock: initialise on first use, start PostgreSQL, ``migrate``
+        as the owner role, and with ``detach`` start the health server in the background (or
+        find it running). Without ``detach`` a health server already serving this stack is an
+        error: ``serve_foreground`` follows. Interrupted (Ctrl-C, SIGTERM), it stops what runs.
+
+        ``migrate`` is the caller's (``costdb migrate``'s sidecar): the local stack and the
+        migration runner do not import each other."""
+        try:
+            with self.exclusive():  # one up or down at a time on this directory
+                running = self.health_pid()
+                if running is not None and not detach:
+                    raise CostdbError(
+                        f"this stack already runs (health server pid {running}): "
+                        "`costdb local down` stops it"
+                    )
+                created = self.start_database()
+                owner = self.role_settings("owner")
+                log.info(
+                    "%s PostgreSQL at 127.0.0.1:%d, database %s",
+                    "initialised and started" if created else "started",
+                    owner.port,
+                    owner.dbname,
+                )
+                migrate(owner)
+                if not detach:
+                    return Started(created, owner)
+                pid = self.start_health_detached()
+                return Started(created, owner, pid, health_was_running=pid == running)
+        except KeyboardInterrupt:
+            with self.exclusive():
+                self.down()
+            raise
+
+    def serve_foreground(self) -> None:
+        """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too
+        (also when serving fails or is interrupted before it began)."""
+        try:
+            self._serve_health()
+        finally:
+            self.health_pid_file.unlink(missing_ok=True)
+            with self.exclusive():
+                self.down()
+
+    def _serve_health(self) -> None:
+        # Only the foreground serves in this process: the server's modules load here.
+        from costdb.verify.manifest import load_manifest  # noqa: PLC0415
+        from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
+        from healthcheck.server import CannotListen, ServerOptions, run_server  # noqa: PLC0415
+
+        timeout = defaults.HEALTH_TIMEOUT_SECONDS
+        readonly = self.role_settings("readonly")
+        prober = KeptConnectionProber(readonly, load_manifest(), timeout=timeout)
+        options = ServerOptions(host="127.0.0.1", port=self.health_port, timeout=timeout)
+
+        def listening() -> None:
+            self.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
+
+        try:
+            run_server(prober, options, on_listening=listening)
+        except CannotListen as exc:
+            raise CostdbError(f"{exc} (COSTDB_LOCAL_HEALTH_PORT chooses another port)") from None
+
+    def status(self) -> Status:
+        """What runs now; the database's settings (as the owner) only while it runs."""
+        running = self.cluster.is_initialised and self.cluster.is_running
+        pid = self.health_pid()
+        return Status(
+            self.role_settings("owner") if running else None,
+            pid,
+            self.health_status("/readyz") if pid else None,
+        )
 
     def health_environment(self) -> dict[str, str]:
         environment = {
@@ -290,28 +386,3 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
         health_port=_port(env, "COSTDB_LOCAL_HEALTH_PORT", DEFAULT_HEALTH_PORT),
         environ=env,
     )
-
-
-def serve_health_foreground(stack: LocalStack) -> None:
-    """Serve health in this process until SIGINT/SIGTERM, then stop PostgreSQL too."""
-    from costdb.verify.manifest import load_manifest  # noqa: PLC0415  (only the foreground needs it)
-    from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
-    from healthcheck.server import build_server, serve  # noqa: PLC0415
-
-    prober = KeptConnectionProber(stack.role_settings("readonly"), load_manifest(), timeout=5)
-    try:
-        server = build_server(
-            prober, host="127.0.0.1", port=stack.health_port, cache_seconds=1.0, timeout=5
-        )
-    except OSError as exc:
-        stack.down()
-        raise CostdbError(
-            f"cannot serve health on 127.0.0.1:{stack.health_port}: {exc.strerror or exc} "
-            "(COSTDB_LOCAL_HEALTH_PORT chooses another port)"
-        ) from None
-    stack.health_pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
-    try:
-        serve(server, prober, grace_seconds=5)
-    finally:
-        stack.health_pid_file.unlink(missing_ok=True)
-        stack.down()

@@ -32,3 +32,16 @@ def parse_instant(text: str, what: str, now: datetime) -> datetime:
             f"{what}: {text!r} is neither an ISO time (2026-11-01T00:00Z) nor a duration ago (48h)"
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_range(since: str, until: str | None, now: datetime) -> tuple[datetime, datetime]:
+    """``--since`` and ``--until`` (default ``now``) as instants; an empty or inverted range is
+    an error, not a run that silently does nothing."""
+    start = parse_instant(since, "--since", now)
+    end = parse_instant(until, "--until", now) if until else now
+    if start >= end:
+        raise ConfigError(
+            f"--since {start.isoformat()} is not before --until {end.isoformat()}: "
+            "the range is empty or inverted"
+        )
+    return start, end

@@ -1,15 +1,15 @@
-"""``costdb similar``: the database's ``costdb_similar_prompts`` for people."""
+"""``costdb similar``: the database's ``costdb_similar_prompts``, as rows for the command."""
 
 from __future__ import annotations
 
-import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
-import click
-
+from costdb import defaults
 from costdb.db.maintenance_session import maintenance_connection
 from costdb.errors import ConfigError, CostdbError
-from costdb.settings import load_settings
+from costdb.settings import DatabaseSettings
 
 QUERY = (
     "SELECT event_id, similarity, exact_duplicate, created_at"
@@ -17,32 +17,37 @@ QUERY = (
 )
 
 
-def print_similar(event_id: str, k: int, min_similarity: float, *, as_json: bool) -> None:
+@dataclass(frozen=True)
+class SimilarPrompt:
+    event_id: uuid.UUID
+    similarity: float
+    exact_duplicate: bool
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "event_id": str(self.event_id),
+            "similarity": round(self.similarity, 6),
+            "exact_duplicate": self.exact_duplicate,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+def find_similar(
+    settings: DatabaseSettings, event_id: str, k: int, min_similarity: float
+) -> list[SimilarPrompt]:
+    """The ``k`` most similar earlier prompts of the event's project, exact duplicates first.
+    An id that is not a UUID, or an event without an embedding, is one clear error."""
     try:
         target = uuid.UUID(event_id)
     except ValueError:
         raise ConfigError(f"EVENT_ID: {event_id!r} is not a UUID") from None
-    with maintenance_connection(load_settings(), "costdb-similar", 5.0) as connection:
+    wait = defaults.SIMILAR_WAIT_SECONDS
+    with maintenance_connection(settings, "costdb-similar", wait) as connection:
         embedded = connection.execute(
             "SELECT 1 FROM prompt_embeddings WHERE event_id = %s", (target,)
         ).fetchone()
         if embedded is None:
             raise CostdbError(f"event {target} has no prompt embedding (or does not exist)")
         rows = connection.execute(QUERY, (target, k, min_similarity)).fetchall()
-    for similar_id, similarity, exact, created_at in rows:
-        if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "event_id": str(similar_id),
-                        "similarity": round(similarity, 6),
-                        "exact_duplicate": exact,
-                        "created_at": created_at.isoformat(),
-                    }
-                )
-            )
-        else:
-            kind = "exact" if exact else f"{similarity:.4f}"
-            click.echo(f"{similar_id}  {kind:>8}  {created_at.isoformat()}")
-    if not rows and not as_json:
-        click.echo(f"no earlier prompt of this project at or above {min_similarity} similarity")
+    return [SimilarPrompt(*row) for row in rows]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from alembic.config import Config
 
+from costdb import defaults
 from costdb.db.engine import connect
 from costdb.db.retrying import open_connection_within
 from costdb.errors import CostdbError
@@ -39,8 +40,8 @@ class VerificationFailed(CostdbError):
 
 @dataclass(frozen=True)
 class SidecarOptions:
-    wait_seconds: float = 60.0
-    lock_timeout_seconds: float = 300.0
+    wait_seconds: float = defaults.MIGRATE_WAIT_SECONDS
+    lock_timeout_seconds: float = defaults.MIGRATE_LOCK_TIMEOUT_SECONDS
     citus_shard_count: int | None = None  # None: costdb.migrate.distribute's default
 
 

@@ -1,0 +1,34 @@
+"""Every default a costdb command or the library uses, in one place: the command line shows
+them in ``--help`` and the library takes them as its own, so the two cannot disagree. No
+imports: ``--help`` and the health probe read this module without loading anything else."""
+
+from __future__ import annotations
+
+MIGRATE_WAIT_SECONDS = 60.0
+"""``costdb migrate --wait``: how long to ride out a database that does not accept
+connections (a container starting beside it)."""
+MIGRATE_LOCK_TIMEOUT_SECONDS = 300.0
+"""``costdb migrate --lock-timeout``: how long to wait while another runner migrates."""
+MAINTENANCE_WAIT_SECONDS = 30.0
+"""``--wait`` of ``costdb rollup`` and ``costdb retention``."""
+SIMILAR_WAIT_SECONDS = 5.0
+"""How long ``costdb similar``, an interactive command, waits for the database."""
+LOCAL_MIGRATE_WAIT_SECONDS = 30.0
+"""``costdb local up``: the server was started by the same command, so it answers soon."""
+LOCAL_MIGRATE_LOCK_TIMEOUT_SECONDS = 60.0
+"""``costdb local up``: another ``up`` of the same directory is already serialised."""
+ROLLUP_PERIOD = "hour"
+ROLLUP_SINCE = "2d"
+RETENTION_BATCH_SIZE = 2000
+SIMILAR_K = 10
+SIMILAR_MIN_SIMILARITY = 0.95
+HEALTH_TIMEOUT_SECONDS = 5.0
+"""The probe's bound on connecting plus the catalog query (``--timeout``)."""
+HEALTH_HOST = "0.0.0.0"  # noqa: S104  (a container's server listens on every interface)
+HEALTH_PORT = 8080
+HEALTH_CACHE_SECONDS = 1.0
+"""The health server reuses a probe result this long: the most checks the database sees."""
+HEALTH_IDLE_SECONDS = 10.0
+"""The health server closes a connection idle this long (keep-alive clients, slowloris)."""
+HTTP_CHECK_TIMEOUT_SECONDS = 7.0
+"""``python -m healthcheck.http_check``: below the container health check's own 8-10 s."""
