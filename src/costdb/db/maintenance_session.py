@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costdb.db.connection import server_message
 from costdb.db.retrying import open_connection_within
 from costdb.errors import CostdbError
 from costdb.settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Each statement of a roll-up day or a retention batch is short; these only bound a fault
 # (a lock held by a stuck session, a plan gone wrong) instead of hanging a cron job forever.
@@ -22,7 +25,7 @@ SESSION_TIMEOUTS = (
 @contextmanager
 def maintenance_connection(
     settings: DatabaseSettings, application_name: str, wait_seconds: float
-) -> Iterator[Any]:
+) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit psycopg connection (transactions are explicit), retried while the
     database is unavailable for at most ``wait_seconds``. A driver error inside becomes a
     ``CostdbError``: one line for a single run, a logged failed run for ``--every``."""
@@ -36,3 +39,12 @@ def maintenance_connection(
         raise CostdbError(f"database error: {server_message(exc)}") from None
     finally:
         connection.close()
+
+
+def single_row(cursor: psycopg.Cursor[Any]) -> Any:
+    """The one row of an aggregate query (it always has one): a missing row is a defect of
+    the query, said in one line rather than a ``None`` unpacked further on."""
+    row = cursor.fetchone()
+    if row is None:
+        raise CostdbError("the database returned no row where one is always expected")
+    return row

@@ -7,6 +7,7 @@ never imports ``logging`` (its start-up is compared with ``pg_isready``).
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,6 +26,12 @@ _FIRST_DELAY_SECONDS = 0.25
 _LONGEST_DELAY_SECONDS = 5.0
 
 
+def jittered(seconds: float) -> float:
+    """``seconds``, spread over its upper half at random ("equal jitter"): processes started
+    together (sidecars of one deployment, a start-up storm) stop polling in lockstep."""
+    return seconds / 2 + random.uniform(0, seconds / 2)  # noqa: S311  (timing, not secrets)
+
+
 def retry_while_unavailable(
     action: Callable[[int], T], settings: DatabaseSettings, wait_seconds: float
 ) -> T:
@@ -32,8 +39,9 @@ def retry_while_unavailable(
 
     Refused connections, a server starting up or shutting down, a name that does not resolve
     yet, timeouts and "too many connections" are retried with exponential backoff (0.25 s
-    doubling to 5 s) until ``wait_seconds`` run out (``DatabaseNotReady``); a permanent
-    failure (wrong password, missing role or database, SSL refused) is raised at once.
+    doubling to 5 s, each wait jittered) until ``wait_seconds`` run out
+    (``DatabaseNotReady``); a permanent failure (wrong password, missing role or database,
+    SSL refused) is raised at once.
     ``action`` receives the connect timeout to use, never longer than the time left.
     """
     deadline = time.monotonic() + wait_seconds
@@ -60,7 +68,7 @@ def retry_while_unavailable(
                 error.reason,
                 extra={"event": "waiting", "attempt": attempt},
             )
-            time.sleep(min(delay, remaining))
+            time.sleep(min(jittered(delay), remaining))
             delay = min(delay * 2, _LONGEST_DELAY_SECONDS)
             continue
         if attempt > 1:

@@ -16,7 +16,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from costdb.db.maintenance_session import single_row
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger("costdb.retention")
 
@@ -72,7 +77,7 @@ def horizon_for(now: datetime, keep: timedelta) -> datetime:
     return (now - keep).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _first_hour(connection: Any, horizon: datetime) -> datetime | None:
+def _first_hour(connection: psycopg.Connection[Any], horizon: datetime) -> datetime | None:
     """The hour of the oldest event before ``horizon``; ``None`` when there is none."""
     row = connection.execute(
         "SELECT date_trunc('hour', min(created_at), 'UTC') FROM events WHERE created_at < %s",
@@ -82,14 +87,18 @@ def _first_hour(connection: Any, horizon: datetime) -> datetime | None:
 
 
 def _delete_window(
-    connection: Any, parameters: dict[str, Any], batch_size: int, report: RetentionReport
+    connection: psycopg.Connection[Any],
+    parameters: dict[str, Any],
+    batch_size: int,
+    report: RetentionReport,
 ) -> bool:
     """Delete one hour's events in batches; ``True`` when the hour held none."""
     first = True
     while True:
         began = time.perf_counter()
-        row = connection.execute(DELETE_BATCH, parameters | {"batch": batch_size}).fetchone()
-        events, analyses, embeddings = row
+        events, analyses, embeddings = single_row(
+            connection.execute(DELETE_BATCH, parameters | {"batch": batch_size})
+        )
         report.longest_batch_seconds = max(
             report.longest_batch_seconds, time.perf_counter() - began
         )
@@ -105,13 +114,13 @@ def _delete_window(
 
 
 def apply_retention(
-    connection: Any, horizon: datetime, *, batch_size: int, dry_run: bool
+    connection: psycopg.Connection[Any], horizon: datetime, *, batch_size: int, dry_run: bool
 ) -> RetentionReport:
     """Delete (or count, with ``dry_run``) events before ``horizon``; ``connection`` in
     autocommit, so that each batch is its own transaction."""
     report = RetentionReport(horizon, dry_run)
     if dry_run:
-        row = connection.execute(COUNT_OLDER, {"horizon": horizon}).fetchone()
+        row = single_row(connection.execute(COUNT_OLDER, {"horizon": horizon}))
         report.deleted = dict(zip(report.deleted, row, strict=True))
         return report
     start = _first_hour(connection, horizon)

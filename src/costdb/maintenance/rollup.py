@@ -24,9 +24,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costdb.errors import CostdbError
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger("costdb.rollup")
 
@@ -127,7 +130,9 @@ def _overflow_error(row: tuple[Any, ...], period: str) -> RollupOverflow:
     )
 
 
-def roll_up_chunk(connection: Any, period: str, starts: list[datetime]) -> ChunkResult:
+def roll_up_chunk(
+    connection: psycopg.Connection[Any], period: str, starts: list[datetime]
+) -> ChunkResult:
     """Recompute consecutive closed periods of one day in one transaction."""
     parameters = {
         "period": period,
@@ -160,7 +165,9 @@ class RollupSummary:
     written: int
 
 
-def roll_up(connection: Any, period: str, since: datetime, until: datetime) -> RollupSummary:
+def roll_up(
+    connection: psycopg.Connection[Any], period: str, since: datetime, until: datetime
+) -> RollupSummary:
     """Every closed ``period`` from ``since`` to ``until``, oldest first, a day per transaction."""
     if period not in PERIODS:
         raise CostdbError(f"--period must be hour or day, not {period!r}")

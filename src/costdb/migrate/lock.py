@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, text
 
-from costdb.db.retrying import open_connection_within
+from costdb.db.retrying import jittered, open_connection_within
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings
@@ -123,7 +123,7 @@ def migration_lock(
                 "another runner is migrating; waiting for the lock", extra={"event": "lock_wait"}
             )
             waited = True
-        time.sleep(_POLL_SECONDS)
+        time.sleep(jittered(_POLL_SECONDS))
     if waited:
         log.info("lock acquired", extra={"event": "lock_acquired"})
     try:
