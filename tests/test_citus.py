@@ -1,6 +1,6 @@
 """The Citus mode on a real cluster: a coordinator and two workers on loopback (``make citus``
 builds the extension). The same ``costdb migrate`` and probe as on plain PostgreSQL; what
-Citus changes is shown here, one test per documented limit (README, "Citus")."""
+Citus changes is shown here, one test per documented limit (docs/citus.md)."""
 
 from __future__ import annotations
 

@@ -175,7 +175,7 @@ def test_the_seed_client_works_on_citus_but_errors_lose_their_fields(
     node_client: Path, distributed_database: DatabaseSettings
 ) -> None:
     """The same program against a Citus coordinator: the same answers, except that an error
-    relayed from a worker keeps its SQLSTATE only (README, "Citus", documented limit)."""
+    relayed from a worker keeps its SQLSTATE only (docs/citus.md, a documented limit)."""
     result = _run_program("seed-client", distributed_database)
     assert result["callCount"] == 2 and result["orphans"] == 0
     assert result["cachedTokens"] == 2000 and result["suggestions"] == ["trim the system prompt"]

@@ -15,6 +15,7 @@ import pytest
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from testsupport.cli_runner import clean_environment
+from testsupport.migration_fixtures import HEAD
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -198,10 +199,24 @@ def test_every_error_exits_with_a_member_of_the_contract() -> None:
     assert used >= set(ExitCode) - {ExitCode.OK}
 
 
-def test_the_readme_table_is_the_contract() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| (\d) \| (.+?) \|$", readme, flags=re.MULTILINE))
+def test_the_commands_page_table_is_the_contract() -> None:
+    page = (REPO / "docs" / "commands.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d) \| (.+?) \|$", page, flags=re.MULTILINE))
     assert rows == {str(int(code)): code.description for code in ExitCode}
+
+
+def test_the_migration_guide_names_the_next_revision_id() -> None:
+    guide = (REPO / "docs" / "writing-a-migration.md").read_text(encoding="utf-8")
+    assert re.findall(r"--rev-id (\d{4})", guide) == [f"{int(HEAD) + 1:04d}"]
+
+
+def test_the_readme_is_a_front_door_whose_links_resolve() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    for document in (REPO / "README.md", *(REPO / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([^)#]+?)(?:#[^)]*)?\)", document.read_text()):
+            if "://" not in target:
+                assert (document.parent / target).exists(), f"{document.name} links {target}"
 
 
 def test_migrate_help_lists_the_contract() -> None:

@@ -23,7 +23,7 @@ from testsupport.servers import FAST_TEST_SETTINGS, new_cluster, shared_tempdir
 CITUS_SETTINGS = {
     **FAST_TEST_SETTINGS,
     # vector too: a function created with `SET hnsw.ef_search` reaches the workers, whose
-    # sessions must know that parameter for a non-superuser to create it (README, "Citus").
+    # sessions must know that parameter for a non-superuser to create it (docs/citus.md).
     "shared_preload_libraries": "citus,vector",
     "max_worker_processes": "32",
     "citus.node_connection_timeout": "5000",
