@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 SPEC_TABLES = {"events", "model_pricing", "prompt_analysis", "prompt_embeddings", "cost_aggregates"}
-V2_TABLES = {"model_pricing_tiers"}
+V2_TABLES = {"model_pricing_tiers", "costdb_model_names"}
 SPEC_REVISION = "0001"
 
 
@@ -35,7 +35,7 @@ def _first_revision() -> str:
     return bases[0]
 
 
-def test_models_declare_the_spec_tables_and_the_v2_tiers() -> None:
+def test_models_declare_the_spec_tables_the_tiers_and_the_names() -> None:
     assert set(metadata.tables) == SPEC_TABLES | V2_TABLES
 
 

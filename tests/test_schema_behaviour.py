@@ -237,3 +237,28 @@ def test_deleting_an_event_deletes_its_analyses_and_embedding(session: Session) 
     assert analyses == [kept.id]
     assert embeddings == [kept.id]
     assert session.execute(select(func.count()).select_from(Event)).scalar_one() == 1
+
+
+def test_prices_are_stored_exactly_and_read_back_as_written(session: Session) -> None:
+    """Revision 0007: $0.0375 per million is 0.0000375 per 1k, which numeric(10,6) rounded to
+    0.000038 (+1.3 %); a spec client's "0.002500" still reads back as "0.002500"."""
+    session.execute(
+        text(
+            "INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k,"
+            " effective_date) VALUES ('p', 'fine', '0.0000375', '0.000000000000000021', now()),"
+            " ('p', 'spec', '0.002500', '0.010000', now())"
+        )
+    )
+    rows = dict(
+        session.execute(
+            text(
+                "SELECT model, input_price_per_1k::text || ' ' || output_price_per_1k::text"
+                " FROM model_pricing"
+            )
+        ).all()
+    )
+    assert rows == {"fine": "0.0000375 0.000000000000000021", "spec": "0.002500 0.010000"}
+    cost = session.execute(
+        text("SELECT costdb_event_cost('p', 'fine', now(), 1000000, 0, 0, 0)")
+    ).scalar_one()
+    assert cost == Decimal("0.037500")

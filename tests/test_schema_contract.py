@@ -79,18 +79,36 @@ V2_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "operation": ("text", True, "'chat'::text"),
     },
     "model_pricing": {
-        "cache_read_price_per_1k": ("numeric(10,6)", False, None),
-        "cache_write_price_per_1k": ("numeric(10,6)", False, None),
+        "cache_read_price_per_1k": ("numeric", False, None),
+        "cache_write_price_per_1k": ("numeric", False, None),
+        "source": ("text", True, "'manual'::text"),
     },
     "model_pricing_tiers": {
         "id": ("uuid", True, "gen_random_uuid()"),
         "pricing_id": ("uuid", True, None),
         "min_input_tokens": ("integer", True, None),
-        "input_price_per_1k": ("numeric(10,6)", True, None),
-        "output_price_per_1k": ("numeric(10,6)", True, None),
-        "cache_read_price_per_1k": ("numeric(10,6)", False, None),
-        "cache_write_price_per_1k": ("numeric(10,6)", False, None),
+        "input_price_per_1k": ("numeric", True, None),
+        "output_price_per_1k": ("numeric", True, None),
+        "cache_read_price_per_1k": ("numeric", False, None),
+        "cache_write_price_per_1k": ("numeric", False, None),
     },
+    "costdb_model_names": {
+        "provider": ("text", True, None),
+        "model": ("text", True, None),
+        "priced_provider": ("text", True, None),
+        "priced_model": ("text", True, None),
+        "rule": ("text", True, None),
+        "source": ("text", True, "'manual'::text"),
+        "resolved_at": ("timestamp with time zone", True, "now()"),
+    },
+}
+
+# The one deliberate change of a spec type (revision 0007): prices per 1k tokens are exact. An
+# unconstrained numeric accepts every value numeric(10,6) does and returns it as written, so a
+# client that reads prices as strings sees what it wrote (test_schema_behaviour proves it).
+WIDENED_SPEC_TYPES = {
+    ("model_pricing", "input_price_per_1k"): ("numeric(10,6)", "numeric"),
+    ("model_pricing", "output_price_per_1k"): ("numeric(10,6)", "numeric"),
 }
 
 # index -> (table, access method, unique, columns in order, operator classes)
@@ -197,6 +215,9 @@ def test_every_column_has_the_spec_type_nullability_and_default(migrated_engine:
         table: SPEC_COLUMNS.get(table, {}) | V2_COLUMNS.get(table, {})
         for table in SPEC_COLUMNS | V2_COLUMNS
     }
+    for (table, column), (spec_type, widened) in WIDENED_SPEC_TYPES.items():
+        assert expected[table][column][0] == spec_type
+        expected[table][column] = (widened, *expected[table][column][1:])
     assert actual == expected
 
 
@@ -246,7 +267,9 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
         ).all()
     primary = {c.table_name: c.definition for c in constraints if c.contype == "p"}
     foreign = {c.conname: (c.definition, c.confdeltype) for c in constraints if c.contype == "f"}
-    assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS | V2_COLUMNS}
+    assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS | V2_COLUMNS} | {
+        "costdb_model_names": "PRIMARY KEY (provider, model)"  # one resolution per name
+    }
     assert foreign == {
         "model_pricing_tiers_pricing_id_model_pricing_id_fk": (
             "FOREIGN KEY (pricing_id) REFERENCES model_pricing(id) ON DELETE CASCADE",

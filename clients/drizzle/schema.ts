@@ -2,8 +2,8 @@
 // The migrations (costdb migrate) own the database; this module types the backend's queries.
 import { sql } from 'drizzle-orm';
 import {
-  boolean, check, index, integer, jsonb, numeric, pgTable, pgView, text, timestamp, uniqueIndex,
-  uuid, vector,
+  boolean, check, index, integer, jsonb, numeric, pgTable, pgView, primaryKey, text, timestamp,
+  uniqueIndex, uuid, vector,
 } from 'drizzle-orm/pg-core';
 
 export const costAggregates = pgTable('cost_aggregates', {
@@ -25,6 +25,19 @@ export const costAggregates = pgTable('cost_aggregates', {
   check('cost_aggregates_period_valid_check', sql`period IN ('hour', 'day')`),
   check('cost_aggregates_total_cost_nonnegative_check', sql`total_cost >= 0`),
   check('cost_aggregates_total_tokens_nonnegative_check', sql`total_tokens >= 0`),
+]);
+
+export const costdbModelNames = pgTable('costdb_model_names', {
+  provider: text('provider').notNull(),
+  model: text('model').notNull(),
+  pricedProvider: text('priced_provider').notNull(),
+  pricedModel: text('priced_model').notNull(),
+  rule: text('rule').notNull(),
+  source: text('source').notNull().default('manual'),
+  resolvedAt: timestamp('resolved_at', { withTimezone: true }).notNull().defaultNow(),
+}, (table) => [
+  primaryKey({ name: 'costdb_model_names_pkey', columns: [table.provider, table.model] }),
+  check('costdb_model_names_source_valid_check', sql`source IN ('manual', 'genai-prices')`),
 ]);
 
 export const events = pgTable('events', {
@@ -86,31 +99,34 @@ export const modelPricing = pgTable('model_pricing', {
   id: uuid('id').primaryKey().defaultRandom(),
   provider: text('provider').notNull(),
   model: text('model').notNull(),
-  inputPricePer1k: numeric('input_price_per_1k', { precision: 10, scale: 6 }).notNull(),
-  outputPricePer1k: numeric('output_price_per_1k', { precision: 10, scale: 6 }).notNull(),
+  inputPricePer1k: numeric('input_price_per_1k').notNull(),
+  outputPricePer1k: numeric('output_price_per_1k').notNull(),
   effectiveDate: timestamp('effective_date', { withTimezone: true }).notNull().defaultNow(),
   /** USD per 1k cache-read tokens (events.cached_tokens); NULL: billed as fresh input */
-  cacheReadPricePer1k: numeric('cache_read_price_per_1k', { precision: 10, scale: 6 }),
+  cacheReadPricePer1k: numeric('cache_read_price_per_1k'),
   /** USD per 1k cache-write tokens (events.cache_write_tokens); NULL: billed as fresh input */
-  cacheWritePricePer1k: numeric('cache_write_price_per_1k', { precision: 10, scale: 6 }),
+  cacheWritePricePer1k: numeric('cache_write_price_per_1k'),
+  /** manual (typed or written by a client) or genai-prices (costdb prices sync) */
+  source: text('source').notNull().default('manual'),
 }, (table) => [
   uniqueIndex('idx_model_pricing_uniq').on(table.provider, table.model, table.effectiveDate),
   check('model_pricing_cache_read_price_per_1k_nonnegative_check', sql`cache_read_price_per_1k >= 0`),
   check('model_pricing_cache_write_price_per_1k_nonnegative_check', sql`cache_write_price_per_1k >= 0`),
   check('model_pricing_input_price_per_1k_nonnegative_check', sql`input_price_per_1k >= 0`),
   check('model_pricing_output_price_per_1k_nonnegative_check', sql`output_price_per_1k >= 0`),
+  check('model_pricing_source_valid_check', sql`source IN ('manual', 'genai-prices')`),
 ]);
 
 export const modelPricingTiers = pgTable('model_pricing_tiers', {
   id: uuid('id').primaryKey().defaultRandom(),
   pricingId: uuid('pricing_id').notNull().references(() => modelPricing.id, { onDelete: 'cascade' }),
   minInputTokens: integer('min_input_tokens').notNull(),
-  inputPricePer1k: numeric('input_price_per_1k', { precision: 10, scale: 6 }).notNull(),
-  outputPricePer1k: numeric('output_price_per_1k', { precision: 10, scale: 6 }).notNull(),
+  inputPricePer1k: numeric('input_price_per_1k').notNull(),
+  outputPricePer1k: numeric('output_price_per_1k').notNull(),
   /** USD per 1k cache-read tokens (events.cached_tokens); NULL: billed as fresh input */
-  cacheReadPricePer1k: numeric('cache_read_price_per_1k', { precision: 10, scale: 6 }),
+  cacheReadPricePer1k: numeric('cache_read_price_per_1k'),
   /** USD per 1k cache-write tokens (events.cache_write_tokens); NULL: billed as fresh input */
-  cacheWritePricePer1k: numeric('cache_write_price_per_1k', { precision: 10, scale: 6 }),
+  cacheWritePricePer1k: numeric('cache_write_price_per_1k'),
 }, (table) => [
   uniqueIndex('idx_model_pricing_tiers_uniq').on(table.pricingId, table.minInputTokens),
   check('model_pricing_tiers_cache_read_price_per_1k_nonnegative_check', sql`cache_read_price_per_1k >= 0`),

@@ -40,8 +40,8 @@ HEADER = """\
 // The migrations (costdb migrate) own the database; this module types the backend's queries.
 import { sql } from 'drizzle-orm';
 import {
-  boolean, check, index, integer, jsonb, numeric, pgTable, pgView, text, timestamp, uniqueIndex,
-  uuid, vector,
+  boolean, check, index, integer, jsonb, numeric, pgTable, pgView, primaryKey, text, timestamp,
+  uniqueIndex, uuid, vector,
 } from 'drizzle-orm/pg-core';
 """
 
@@ -72,18 +72,19 @@ def _timestamp(column: Column[Any], kind: Any) -> str:
     return f"timestamp('{column.name}', {{ withTimezone: true }})"
 
 
+def _numeric(name: str, kind: Numeric[Any]) -> str:
+    if kind.precision is None:  # unconstrained: any value, stored exactly (prices, 0007)
+        return f"numeric('{name}')"
+    return f"numeric('{name}', {{ precision: {kind.precision}, scale: {kind.scale} }})"
+
+
 # SQLAlchemy type -> the Drizzle column builder.
 _BUILDERS: tuple[tuple[type[Any], Callable[[Column[Any], Any], str]], ...] = (
     (UUID, lambda column, _: f"uuid('{column.name}')"),
     (Text, lambda column, _: f"text('{column.name}')"),
     (Integer, lambda column, _: f"integer('{column.name}')"),
     (Boolean, lambda column, _: f"boolean('{column.name}')"),
-    (
-        Numeric,
-        lambda column, kind: (
-            f"numeric('{column.name}', {{ precision: {kind.precision}, scale: {kind.scale} }})"
-        ),
-    ),
+    (Numeric, lambda column, kind: _numeric(column.name, kind)),
     (DateTime, _timestamp),
     (JSONB, _jsonb),
     (VECTOR, lambda column, kind: f"vector('{column.name}', {{ dimensions: {kind.dim} }})"),
@@ -120,7 +121,7 @@ def _column(column: Column[Any]) -> Iterator[str]:
     if column.comment:
         yield f"  /** {column.comment} */"
     chain = _builder(column)
-    if column.primary_key:
+    if column.primary_key and len(column.table.primary_key.columns) == 1:
         chain += ".primaryKey()"
     elif not column.nullable:
         chain += ".notNull()"
@@ -163,6 +164,10 @@ def _table(table: Table) -> Iterator[str]:
     for column in table.columns:
         yield from _column(column)
     yield "}, (table) => ["
+    key = table.primary_key
+    if len(key.columns) > 1:
+        columns = ", ".join(f"table.{camel(column.name)}" for column in key.columns)
+        yield f"  primaryKey({{ name: '{key.name}', columns: [{columns}] }}),"
     for index in sorted(table.indexes, key=lambda index: str(index.name)):
         yield f"  {_index(index)},"
     checks = [c for c in table.constraints if isinstance(c, CheckConstraint)]

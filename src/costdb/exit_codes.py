@@ -1,8 +1,8 @@
 """The one exit-code contract of every costdb command and of the health probe.
 
 Orchestrators and scripts branch on these numbers, so they are defined once, here, each with
-the sentence that documents it: ``costdb migrate --help`` and the table in docs/commands.md are checked
-against these descriptions by a test.
+the sentence that documents it: ``costdb migrate --help`` and the table in docs/commands.md
+are checked against these descriptions by a test.
 """
 
 from __future__ import annotations

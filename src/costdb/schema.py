@@ -68,6 +68,9 @@ SQL function; revision 0002 creates ``costdb_uuidv7()`` either way, so the defau
 same on every server."""
 EVENT_STATUSES = ("ok", "error", "cancelled")
 NOW_DEFAULT = text("now()")
+PRICE_SOURCES = ("manual", "genai-prices")
+"""Where a price row or a resolved name came from: typed by a person or a client (wins), or
+``costdb prices sync``."""
 
 
 class Base(DeclarativeBase):
@@ -96,8 +99,9 @@ def _non_negative(*columns: str) -> list[CheckConstraint]:
 
 
 def _price(comment: str | None = None, *, nullable: bool = False) -> Mapped[Any]:
-    """USD per 1k tokens, ``numeric(10,6)`` (at most $9,999.999999) like the spec's prices."""
-    return mapped_column(Numeric(10, 6), nullable=nullable, comment=comment)
+    """USD per 1k tokens, an unconstrained ``numeric`` since revision 0007: every published
+    price stored exactly as written (the spec's ``numeric(10,6)`` rounded the cheapest ones)."""
+    return mapped_column(Numeric(), nullable=nullable, comment=comment)
 
 
 CACHE_READ_PRICE_COMMENT = (
@@ -227,6 +231,7 @@ class ModelPricing(Base):
             "cache_read_price_per_1k",
             "cache_write_price_per_1k",
         ),
+        CheckConstraint(f"source IN {PRICE_SOURCES!r}", name="source_valid"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -240,6 +245,10 @@ class ModelPricing(Base):
     )
     cache_write_price_per_1k: Mapped[Decimal | None] = _price(
         CACHE_WRITE_PRICE_COMMENT, nullable=True
+    )
+    source: Mapped[str] = mapped_column(
+        server_default=text("'manual'"),
+        comment="manual (typed or written by a client) or genai-prices (costdb prices sync)",
     )
 
     tiers: Mapped[list[ModelPricingTier]] = relationship(
@@ -283,6 +292,27 @@ class ModelPricingTier(Base):
     )
 
     pricing: Mapped[ModelPricing] = relationship(back_populates="tiers")
+
+
+class ModelName(Base):
+    """Which price rows a (provider, model) as events record it is priced by, and why.
+
+    ``costdb prices sync`` and ``costdb rollup`` resolve each distinct name once (a dated or
+    provider-prefixed name to the model it is, by the price list's own match rules); a row
+    with ``source = 'manual'`` is never replaced. An event whose name has no row is priced by
+    rows of its own name.
+    """
+
+    __tablename__ = "costdb_model_names"
+    __table_args__ = (CheckConstraint(f"source IN {PRICE_SOURCES!r}", name="source_valid"),)
+
+    provider: Mapped[str] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(primary_key=True)
+    priced_provider: Mapped[str]
+    priced_model: Mapped[str]
+    rule: Mapped[str]
+    source: Mapped[str] = mapped_column(server_default=text("'manual'"))
+    resolved_at: Mapped[datetime] = mapped_column(server_default=NOW_DEFAULT)
 
 
 class PromptAnalysis(Base):
