@@ -78,6 +78,12 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.migrate.scripts",
         "costdb.migrate.sidecar",
         "costdb.migrate.status",
+        "costdb.prices",
+        "costdb.prices.conversion",
+        "costdb.prices.missing",
+        "costdb.prices.names",
+        "costdb.prices.price_list",
+        "costdb.prices.sync",
     ),
     4: ("costdb.__main__", "costdb.cli", "costdb.commands"),
 }
@@ -126,7 +132,9 @@ def test_the_runner_the_verdict_core_and_maintenance_import_nothing_of_the_probe
     crossing = [
         f"{module} imports {target}"
         for module, path in _modules().items()
-        if module.startswith(("costdb.migrate", "costdb.verify", "costdb.maintenance"))
+        if module.startswith(
+            ("costdb.migrate", "costdb.verify", "costdb.maintenance", "costdb.prices")
+        )
         for target in _imported(path)
         if target.split(".")[0] == "healthcheck"
     ]

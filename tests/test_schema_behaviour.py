@@ -249,7 +249,7 @@ def test_prices_are_stored_exactly_and_read_back_as_written(session: Session) ->
             " ('p', 'spec', '0.002500', '0.010000', now())"
         )
     )
-    rows = dict(
+    rows: dict[str, str] = dict(
         session.execute(
             text(
                 "SELECT model, input_price_per_1k::text || ' ' || output_price_per_1k::text"

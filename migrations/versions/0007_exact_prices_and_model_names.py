@@ -53,21 +53,43 @@ CREATE TABLE costdb_model_names (
 )
 """
 
-# The price rows of an event's (provider, model): its resolved name's, else its own.
+# One call's cost: the price rows of its resolved name (else its own), the row with the latest
+# effective_date not after the call and its tier with the largest minimum the input reaches;
+# the same answer as the cost view's ranges (costdb_rates), but read through the unique indexes
+# on (provider, model, effective_date) and (pricing_id, min_input_tokens): a call costs two
+# index probes however long the price list, where the ranges view sorts every price.
 EVENT_COST_FUNCTION = """
 CREATE OR REPLACE FUNCTION costdb_event_cost(
   provider text, model text, at timestamptz,
   input_tokens integer, output_tokens integer,
   cache_read_tokens integer, cache_write_tokens integer
 ) RETURNS numeric LANGUAGE sql STABLE PARALLEL SAFE AS $fn$
-  SELECT (SELECT costdb_usage_cost($4, $5, $6, $7, r.input_price_per_1k, r.output_price_per_1k,
-                                   r.cache_read_price_per_1k, r.cache_write_price_per_1k)
-          FROM costdb_rates r
-          LEFT JOIN costdb_model_names n ON n.provider = $1 AND n.model = $2
-          WHERE r.provider = coalesce(n.priced_provider, $1)
-            AND r.model = coalesce(n.priced_model, $2)
-            AND $3 >= r.valid_from AND $3 < r.valid_until
-            AND $4 >= r.min_input_tokens AND $4 < r.max_input_tokens)
+  WITH named AS (
+    SELECT coalesce(n.priced_provider, $1) AS provider, coalesce(n.priced_model, $2) AS model
+    FROM (SELECT) AS one
+    LEFT JOIN costdb_model_names n ON n.provider = $1 AND n.model = $2
+  ), price AS (
+    SELECT p.id, p.input_price_per_1k, p.output_price_per_1k,
+           p.cache_read_price_per_1k, p.cache_write_price_per_1k
+    FROM named JOIN model_pricing p ON p.provider = named.provider AND p.model = named.model
+    WHERE p.effective_date <= $3
+    ORDER BY p.effective_date DESC
+    LIMIT 1
+  ), tier AS (
+    SELECT t.input_price_per_1k, t.output_price_per_1k,
+           t.cache_read_price_per_1k, t.cache_write_price_per_1k
+    FROM price JOIN model_pricing_tiers t ON t.pricing_id = price.id
+    WHERE t.min_input_tokens <= $4
+    ORDER BY t.min_input_tokens DESC
+    LIMIT 1
+  )
+  SELECT CASE WHEN tier.input_price_per_1k IS NULL
+    THEN costdb_usage_cost($4, $5, $6, $7, price.input_price_per_1k, price.output_price_per_1k,
+                           price.cache_read_price_per_1k, price.cache_write_price_per_1k)
+    ELSE costdb_usage_cost($4, $5, $6, $7, tier.input_price_per_1k, tier.output_price_per_1k,
+                           tier.cache_read_price_per_1k, tier.cache_write_price_per_1k)
+  END
+  FROM price LEFT JOIN tier ON true
 $fn$
 """
 

@@ -8,11 +8,15 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from costdb import defaults
 from costdb.errors import CostdbError
+
+if TYPE_CHECKING:
+    from costdb.prices.names import NameMatcher
 from costdb.exit_codes import ExitCode
 
 log = logging.getLogger("costdb")
@@ -178,28 +182,38 @@ def rollup(
     Exact and idempotent: each period in one transaction under its own advisory lock; a re-run
     over unchanged events writes nothing; a late event is picked up by the next run over its
     period. Cost is the database's (events_with_cost), or the client's estimate where no price
-    was in effect.
+    was in effect. Model names first seen in range are resolved first (costdb prices sync).
     """
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from costdb.maintenance.durations import parse_duration, parse_range  # noqa: PLC0415
     from costdb.maintenance.scheduling import run_every  # noqa: PLC0415
+    from costdb.prices.names import NameMatcher  # noqa: PLC0415
+    from costdb.prices.price_list import load_price_list  # noqa: PLC0415
 
     interval = parse_duration(every, "--every") if every else None
     parse_range(since, until, datetime.now(UTC))  # a bad range fails now, not at every tick
-    run_every(interval, lambda: _roll_up_once(period, since, until, wait_seconds), heartbeat)
+    bundled = load_price_list(defaults.PRICES_SOURCE)  # once, for every run of --every
+    matcher = NameMatcher(bundled.providers, bundled.label)
+    run_every(
+        interval, lambda: _roll_up_once(period, since, until, wait_seconds, matcher), heartbeat
+    )
 
 
-def _roll_up_once(period: str, since: str, until: str | None, wait_seconds: float) -> None:
+def _roll_up_once(
+    period: str, since: str, until: str | None, wait_seconds: float, matcher: NameMatcher
+) -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
     from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
     from costdb.maintenance.durations import parse_range  # noqa: PLC0415
     from costdb.maintenance.rollup import roll_up  # noqa: PLC0415
+    from costdb.prices.names import resolve_names  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
     start, end = parse_range(since, until, datetime.now(UTC))
     with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
+        resolve_names(connection, matcher, start)
         roll_up(connection, period, start, end)
 
 
@@ -267,6 +281,91 @@ def similar(event_id: str, k: int, min_similarity: float, as_json: bool) -> None
             click.echo(f"{prompt.event_id}  {kind:>8}  {prompt.created_at.isoformat()}")
     if not found and not as_json:
         click.echo(f"no earlier prompt of this project at or above {min_similarity} similarity")
+
+
+@cli.group()
+def prices() -> None:
+    """Model prices from the public list: sync them, see which calls no price covers."""
+
+
+@prices.command("sync")
+@click.option(
+    "--source",
+    default=defaults.PRICES_SOURCE,
+    show_default=True,
+    help="bundled (the installed genai-prices' list; nothing is fetched), a file, or an "
+    "http(s) URL of a newer list in the same JSON format.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be written; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
+def prices_sync(source: str, dry_run: bool, as_json: bool, wait_seconds: float) -> None:
+    """Store the list's prices as history (idempotent; prices entered by hand win), then
+    resolve the model names events report to the models they are."""
+    import json  # noqa: PLC0415
+
+    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
+    from costdb.prices.conversion import ALWAYS, convert  # noqa: PLC0415
+    from costdb.prices.names import NameMatcher, resolve_names  # noqa: PLC0415
+    from costdb.prices.price_list import load_price_list  # noqa: PLC0415
+    from costdb.prices.sync import SyncReport, sync_prices  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    price_list = load_price_list(source)
+    conversion = convert(price_list.providers)
+    report = SyncReport(price_list.label, dry_run, skipped=conversion.skipped)
+    settings = load_settings()
+    with maintenance_connection(settings, "costdb-prices", wait_seconds) as connection:
+        sync_prices(connection, conversion.models, report)
+        names = (
+            []
+            if dry_run
+            else resolve_names(
+                connection, NameMatcher(price_list.providers, price_list.label), ALWAYS
+            )
+        )
+    if as_json:
+        click.echo(json.dumps(report.as_dict() | {"names_resolved": len(names)}))
+        return
+    click.echo(report.line())
+    if not dry_run:
+        click.echo(f"resolved {len(names)} model names reported on events")
+
+
+@prices.command("missing")
+@click.option(
+    "--since",
+    default=defaults.PRICES_MISSING_SINCE,
+    show_default=True,
+    help="Calls from here: an ISO time or a duration ago (48h, 7d).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+@_wait_option(defaults.SIMILAR_WAIT_SECONDS)
+def prices_missing(since: str, as_json: bool, wait_seconds: float) -> None:
+    """Each (provider, model) with calls but no price in effect: calls, tokens, first and last
+    seen, and the clients' own estimate summed. Exit 0 either way: it is data, not a fault."""
+    import json  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
+    from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
+    from costdb.prices.missing import unpriced_since  # noqa: PLC0415
+    from costdb.settings import load_settings  # noqa: PLC0415
+
+    start = parse_instant(since, "--since", datetime.now(UTC))
+    with maintenance_connection(load_settings(), "costdb-prices", wait_seconds) as connection:
+        found = unpriced_since(connection, start)
+    for row in found:
+        if as_json:
+            click.echo(json.dumps(row.as_dict()))
+        else:
+            click.echo(
+                f"{row.provider}/{row.model}: {row.calls} calls, {row.input_tokens} input and "
+                f"{row.output_tokens} output tokens, {row.first_seen.isoformat()} to "
+                f"{row.last_seen.isoformat()}, estimated ${row.estimated_cost_usd}"
+            )
+    if not found and not as_json:
+        click.echo(f"every call since {start.isoformat()} has a price")
 
 
 @cli.group()

@@ -32,3 +32,6 @@ HEALTH_IDLE_SECONDS = 10.0
 """The health server closes a connection idle this long (keep-alive clients, slowloris)."""
 HTTP_CHECK_TIMEOUT_SECONDS = 7.0
 """``python -m healthcheck.http_check``: below the container health check's own 8-10 s."""
+PRICES_SOURCE = "bundled"
+"""``costdb prices sync --source``: the price list the installed genai-prices carries."""
+PRICES_MISSING_SINCE = "7d"

@@ -1,0 +1,103 @@
+"""Names as providers report them, resolved once to the price rows of the model they are.
+
+The OpenAI API reports ``gpt-4o-2024-08-06``, Bedrock ``anthropic.claude-3-5-sonnet-...-v1:0``:
+a price row for ``gpt-4o`` prices neither. Each distinct (provider, model) on ``events`` that
+``costdb_model_names`` does not know yet is resolved once, and the row says why:
+
+1. the name has price rows of its own (typed by hand, say): it is priced by them;
+2. else the price list's own match rules (genai-prices' equals / starts-with / regex clauses,
+   provider aliases such as azure, bedrock or vertex, and fallbacks from one provider to the
+   model's maker) find the model: it is priced by that model's rows;
+3. else it stays unresolved and unpriced, and ``costdb prices missing`` lists it.
+
+A row with ``source = 'manual'`` is never replaced (insert it to resolve a name by hand). A
+name first seen between two syncs is resolved by the next ``costdb rollup`` run (Compose runs
+one every minute) or ``costdb prices sync``; until then its calls are priced only if rows of
+its own name exist. The cost view reads the table directly, so a resolution prices every call
+of that name, past ones included, at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+    from genai_prices.types import ModelInfo, Provider
+
+UNRESOLVED = """
+SELECT DISTINCT e.provider, e.model, EXISTS (
+         SELECT FROM model_pricing p WHERE p.provider = e.provider AND p.model = e.model)
+FROM events e
+WHERE e.created_at >= %s
+  AND NOT EXISTS (SELECT FROM costdb_model_names n
+                  WHERE n.provider = e.provider AND n.model = e.model)
+"""
+INSERT_NAME = """
+INSERT INTO costdb_model_names (provider, model, priced_provider, priced_model, rule, source)
+VALUES (%s, %s, %s, %s, %s, 'genai-prices')
+ON CONFLICT (provider, model) DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    provider: str
+    model: str
+    priced_provider: str
+    priced_model: str
+    rule: str
+
+
+class NameMatcher:
+    """The price list's own match rules over one list (its look-up caches kept)."""
+
+    def __init__(self, providers: list[Provider], label: str) -> None:
+        from genai_prices.data_snapshot import DataSnapshot  # noqa: PLC0415
+
+        self.providers = providers
+        self.label = label
+        self._snapshot = DataSnapshot(providers=providers, from_auto_update=False)
+
+    def _owner(self, model: ModelInfo) -> Provider:
+        """The provider whose list holds ``model`` (a fallback finds another provider's)."""
+        return next(p for p in self.providers if any(m is model for m in p.models))
+
+    def match(self, provider: str, model: str) -> Resolution | None:
+        """What the list's rules make of a reported name, or None."""
+        try:
+            found_provider, found = self._snapshot.find_provider_model(model, None, provider, None)
+        except LookupError:
+            try:  # a provider name the list does not know: the model's name may say whose
+                found_provider, found = self._snapshot.find_provider_model(model, None, None, None)
+            except LookupError:
+                return None
+        owner = self._owner(found)
+        via = "" if owner is found_provider else f" (via {found_provider.id})"
+        rule = f"{self.label}: {model!r} matches {owner.id} model {found.id!r}{via}"
+        return Resolution(provider, model, owner.id, found.id, rule)
+
+
+def resolve_names(
+    connection: psycopg.Connection[Any], matcher: NameMatcher, since: datetime
+) -> list[Resolution]:
+    """Resolve every name on events since ``since`` that has no row yet; return them."""
+    resolved = []
+    names = connection.execute(UNRESOLVED, (since,)).fetchall()
+    for provider, model, has_own_rows in names:
+        if has_own_rows:
+            found: Resolution | None = Resolution(
+                provider, model, provider, model, "priced by its own model_pricing rows"
+            )
+        else:
+            found = matcher.match(provider, model)
+        if found is not None:
+            resolved.append(found)
+    with connection.transaction(), connection.cursor() as cursor:
+        cursor.executemany(
+            INSERT_NAME,
+            [(r.provider, r.model, r.priced_provider, r.priced_model, r.rule) for r in resolved],
+        )
+    return resolved
