@@ -29,6 +29,11 @@ from healthcheck.report import (
     probe_settings,
 )
 
+UNPRICED_LAST_HOUR = (
+    "SELECT count(*) FROM events_with_cost"
+    " WHERE created_at >= now() - interval '1 hour' AND computed_cost_usd IS NULL"
+)
+
 
 class KeptConnectionProber:
     """Probes one database against one manifest over a kept connection."""
@@ -82,6 +87,18 @@ class KeptConnectionProber:
             if exc.sqlstate is not None:
                 raise CatalogQueryFailed(server_message(exc)) from None
             raise classify_connection_error(exc, self.settings) from None
+
+    def unpriced_calls_last_hour(self) -> int | None:
+        """Calls of the last hour that no price covered (``costdb prices missing`` lists
+        them), over the kept connection and within the probe's statement timeout; None when
+        it cannot be read. Data, not health: it never fails a probe."""
+        if self._connection is None or self._connection.closed:
+            return None
+        try:
+            row = self._connection.execute(UNPRICED_LAST_HOUR).fetchone()
+        except psycopg.Error:
+            return None
+        return None if row is None else int(row[0])
 
     def probe(self) -> Report:
         return judge(self._read, self.settings, self.manifest, allow_replica=self.allow_replica)

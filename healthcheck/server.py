@@ -42,6 +42,7 @@ from healthcheck.report import Report, failed_report
 
 log = logging.getLogger("healthcheck")
 LISTEN_BACKLOG = 1024
+UNPRICED_READ_SECONDS = 60.0
 
 
 class ProbeMetrics:
@@ -81,6 +82,12 @@ class ProbeMetrics:
             "Unix time of the last healthy probe.",
             registry=self.registry,
         )
+        self.unpriced = Gauge(
+            "costdb_unpriced_calls_last_hour",
+            "Calls of the last hour no price covered (costdb prices missing names them); "
+            f"read at most every {UNPRICED_READ_SECONDS:g} s.",
+            registry=self.registry,
+        )
 
     def record(self, report: Report) -> None:
         self.probes.inc()
@@ -116,6 +123,7 @@ class CachedProbe:
         self._report: Report | None = None
         self._taken_at = 0.0
         self._flight: _Flight | None = None
+        self._unpriced_read_at: float | None = None
 
     def _fresh(self) -> Report | None:
         if self._report is not None and time.monotonic() - self._taken_at < self._ttl:
@@ -131,12 +139,25 @@ class CachedProbe:
 
     def _run(self, flight: _Flight) -> None:
         report = self._prober.probe()
+        self._read_unpriced(report)
         with self._lock:
             self._report, self._taken_at = report, time.monotonic()
             self._flight = None
         self._metrics.record(report)
         flight.report = report
         flight.done.set()
+
+    def _read_unpriced(self, report: Report) -> None:
+        """The unpriced-calls gauge, on the probe's thread and connection, once a minute at
+        most and only over a healthy schema (the view must be there)."""
+        now = time.monotonic()
+        read_at = self._unpriced_read_at
+        if not report.healthy or (read_at is not None and now - read_at < UNPRICED_READ_SECONDS):
+            return
+        self._unpriced_read_at = now
+        count = self._prober.unpriced_calls_last_hour()
+        if count is not None:
+            self._metrics.unpriced.set(count)
 
     def refresh(self) -> None:
         """Start a probe if the cached report is stale; do not wait for it."""

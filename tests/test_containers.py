@@ -91,18 +91,25 @@ def test_the_roles_reach_only_the_costdb_database(running: Stack) -> None:
         psycopg.connect(running.role(role).conninfo("test")).close()
 
 
+PRICE_ROWS = "SELECT source, count(*) FROM model_pricing GROUP BY source ORDER BY source"
+
+
 def test_rows_survive_down_and_up_and_the_second_start_applies_nothing(running: Stack) -> None:
     with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
         connection.execute(
             "INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k)"
             " VALUES ('p', 'm', 0.001, 0.002)"
         )
+        synced = connection.execute(PRICE_ROWS).fetchall()
+    assert synced[0][0] == "genai-prices" and synced[0][1] > 2000  # the first up synced
     assert running.compose("down", "--timeout", "10").returncode == 0  # the volume stays
     started = running.up()
     assert started.returncode == 0, started.stderr
     with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
-        assert connection.execute("SELECT count(*) FROM model_pricing").fetchone() == (1,)
+        assert connection.execute(PRICE_ROWS).fetchall() == synced  # the re-sync wrote nothing
     assert "nothing to apply" in running.logs("db")
+    assert '"rows_written": 0' not in running.logs("prices")  # text logs: the line below
+    assert "wrote 0 price rows" in running.logs("prices")
 
 
 def test_rollup_retention_and_similar_run_on_the_compose_stack(running: Stack) -> None:
@@ -133,7 +140,8 @@ def test_rollup_retention_and_similar_run_on_the_compose_stack(running: Stack) -
             "SELECT total_cost, total_tokens, call_count FROM cost_aggregates"
             " WHERE project_id = 'acme'"
         ).fetchall()
-    assert totals == [(Decimal("0.250000"), 110, 1)]
+    # Priced by the list the prices service synced: 100 x $2.50 + 10 x $10 per million.
+    assert totals == [(Decimal("0.000350"), 110, 1)]
 
 
 def test_the_example_dependent_starts_healthy_and_stops_at_once(stack: Stack) -> None:

@@ -306,7 +306,7 @@ def test_kubernetes_images_carry_the_version_of_pyproject() -> None:
             assert ":" not in container["image"]  # the tag comes from kustomization.yaml
 
 
-@pytest.mark.parametrize("job", ["costdb-rollup", "costdb-retention"])
+@pytest.mark.parametrize("job", ["costdb-rollup", "costdb-retention", "costdb-prices"])
 def test_kubernetes_runs_the_maintenance_jobs_as_the_app_role(job: str) -> None:
     cron = _kubernetes()[f"CronJob/{job}"]["spec"]
     pod = cron["jobTemplate"]["spec"]["template"]["spec"]

@@ -85,6 +85,22 @@ def test_metrics_parse_and_report_every_check(healthy_server: RunningServer) -> 
     assert metrics["costdb_health_last_success_timestamp_seconds"] > time.time() - 60
 
 
+def test_metrics_count_the_calls_of_the_last_hour_no_price_covers(
+    migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
+) -> None:
+    run_sql(
+        migrated_database,
+        "INSERT INTO events (trace_id, span_id, feature, provider, model, input_tokens,"
+        " output_tokens, latency_ms, estimated_cost_usd, created_at) VALUES"
+        " ('t', 's', 'f', 'acme', 'unpriced', 1, 1, 1, 0, now()),"
+        " ('t', 's', 'f', 'acme', 'unpriced', 1, 1, 1, 0, now() - interval '2 hours')",
+    )
+    server = start_server(migrated_database)
+    serve_factory.append(server)
+    assert server.get("/readyz")[0] == 200  # data, not health: still ready
+    assert server.metrics()["costdb_unpriced_calls_last_hour"] == 1
+
+
 def test_many_concurrent_probes_cost_the_database_one_check(
     healthy_server: RunningServer, migrated_database: DatabaseSettings
 ) -> None:
