@@ -21,6 +21,7 @@ from bench import (
     ingest,
     lifecycle,
     maintenance,
+    prices,
     probe,
     reliability,
     schema_v2,
@@ -110,6 +111,10 @@ def _maintenance(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return maintenance.maintenance_figures(cluster, data.events(sizes.events, seed=17))
 
 
+def _prices(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return prices.prices_figures(cluster, data.events(sizes.events, seed=23), sizes.repeat)
+
+
 def _reliability(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     database = create_database(cluster, "bench_reliability", migrate=True)
     return reliability.reliability_figures(database, burst=500, requests=sizes.soak_requests)
@@ -137,6 +142,7 @@ SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "data": _data,
     "schema-v2": _schema_v2,
     "maintenance": _maintenance,
+    "prices": _prices,
     "citus": _citus,
 }
 
