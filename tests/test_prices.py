@@ -310,3 +310,22 @@ def test_missing_lists_the_names_no_price_covers(migrated_database: DatabaseSett
         "last_seen": "2026-12-02T00:00:00+00:00",
         "estimated_cost_usd": "1.000000",
     }
+
+
+def test_missing_agrees_with_the_cost_view_before_and_after_a_price_starts(
+    migrated_database: DatabaseSettings,
+) -> None:
+    for at in ("2026-01-01T00:00Z", "2026-03-01T00:00Z"):
+        _insert_event(migrated_database, "acme", "dated", at)
+    _query(
+        migrated_database,
+        "INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k,"
+        " effective_date) VALUES ('acme', 'dated', 0.001, 0.002, '2026-02-01Z')",
+    )
+    listed = _costdb(
+        migrated_database, "prices", "missing", "--since", "2025-12-01T00:00Z", "--json"
+    )
+    (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert (row["calls"], row["last_seen"]) == (1, "2026-01-01T00:00:00+00:00")
+    unpriced = "SELECT count(*) FROM events_with_cost WHERE computed_cost_usd IS NULL"
+    assert _query(migrated_database, unpriced) == [(1,)]
