@@ -63,6 +63,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.maintenance",
         "costdb.maintenance.durations",
         "costdb.maintenance.heartbeat",
+        "costdb.maintenance.repricing",
         "costdb.maintenance.retention",
         "costdb.maintenance.rollup",
         "costdb.maintenance.scheduling",

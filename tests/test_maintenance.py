@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from costdb.prices.conversion import ALWAYS
 from costdb.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.settings import DatabaseSettings
 from testsupport.cli_runner import run_module, url_environment
@@ -105,7 +106,9 @@ def _insert(connection: psycopg.Connection[Any], events: list[dict[str, Any]]) -
         )
 
 
-def _ground_truth(events: list[dict[str, Any]], period: timedelta) -> dict[tuple[Any, ...], Any]:
+def _ground_truth(
+    events: list[dict[str, Any]], period: timedelta, prices: dict[Any, Any] = PRICES
+) -> dict[tuple[Any, ...], Any]:
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     for event in events:
         seconds = int((event["created_at"] - START).total_seconds() // period.total_seconds())
@@ -122,7 +125,7 @@ def _ground_truth(events: list[dict[str, Any]], period: timedelta) -> dict[tuple
                 event["cache_write_tokens"],
             )
             computed = event_cost(
-                PRICES.get((event["provider"], event["model"]), ()), usage, event["created_at"]
+                prices.get((event["provider"], event["model"]), ()), usage, event["created_at"]
             )
             cost += event["estimated_cost_usd"] if computed is None else computed
         latency = Decimal(sum(e["latency_ms"] for e in members)) / len(members)
@@ -246,6 +249,48 @@ def test_a_period_that_overflows_the_counters_names_the_key_and_writes_nothing(
     )
     assert "Traceback" not in result.stderr
     assert _aggregates(migrated_database, "hour") == {}
+
+
+def test_a_price_added_for_the_past_is_rolled_up_by_the_next_run_and_nothing_else(
+    migrated_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    events = _priced_events(migrated_database, seed=5, count=300)
+    assert _rollup(migrated_database).returncode == 0
+    assert _aggregates(migrated_database, "hour") == _ground_truth(events, timedelta(hours=1))
+    with _connect(migrated_database) as connection:
+        untouched = "SELECT xmin::text, id FROM cost_aggregates WHERE model <> %s ORDER BY id"
+        before = connection.execute(untouched, (UNPRICED[1],)).fetchall()
+    listed = [
+        {
+            "id": "openai",
+            "name": "OpenAI",
+            "api_pattern": "https://api\\.openai",
+            "models": [
+                {
+                    "id": UNPRICED[1],
+                    "match": {"equals": UNPRICED[1]},
+                    "prices": {"input_mtok": "1.5", "output_mtok": 6},
+                }
+            ],
+        }
+    ]
+    (tmp_path / "list.json").write_text(json.dumps(listed))
+    synced = _costdb(migrated_database, "prices", "sync", "--source", str(tmp_path / "list.json"))
+    assert synced.returncode == 0, synced.stderr
+    # The next run's own window holds no event: only the recorded change brings them back.
+    rolled = _costdb(
+        migrated_database, "rollup", "--since", "2026-10-05T00:00Z", "--until", "2026-10-06T00:00Z"
+    )
+    assert rolled.returncode == 0, rolled.stderr
+    assert "2 day(s) whose prices changed" in rolled.stderr
+    prices = {**PRICES, UNPRICED: (Price(ALWAYS, Rates(Decimal("0.0015"), Decimal("0.006"))),)}
+    assert _aggregates(migrated_database, "hour") == _ground_truth(
+        events, timedelta(hours=1), prices
+    )
+    with _connect(migrated_database) as connection:
+        assert connection.execute(untouched, (UNPRICED[1],)).fetchall() == before
+        pending = "SELECT count(*) FROM costdb_repricing WHERE period = 'hour'"
+        assert connection.execute(pending).fetchone() == (0,)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 SPEC_TABLES = {"events", "model_pricing", "prompt_analysis", "prompt_embeddings", "cost_aggregates"}
-V2_TABLES = {"model_pricing_tiers", "costdb_model_names"}
+V2_TABLES = {"model_pricing_tiers", "costdb_model_names", "costdb_repricing"}
 SPEC_REVISION = "0001"
 
 

@@ -101,6 +101,13 @@ V2_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "source": ("text", True, "'manual'::text"),
         "resolved_at": ("timestamp with time zone", True, "now()"),
     },
+    "costdb_repricing": {
+        "period": ("text", True, None),
+        "provider": ("text", True, None),
+        "model": ("text", True, None),
+        "effective_from": ("timestamp with time zone", True, None),
+        "recorded_at": ("timestamp with time zone", True, "clock_timestamp()"),
+    },
 }
 
 # The one deliberate change of a spec type (revision 0007): prices per 1k tokens are exact. An
@@ -268,7 +275,8 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
     primary = {c.table_name: c.definition for c in constraints if c.contype == "p"}
     foreign = {c.conname: (c.definition, c.confdeltype) for c in constraints if c.contype == "f"}
     assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS | V2_COLUMNS} | {
-        "costdb_model_names": "PRIMARY KEY (provider, model)"  # one resolution per name
+        "costdb_model_names": "PRIMARY KEY (provider, model)",  # one resolution per name
+        "costdb_repricing": "PRIMARY KEY (period, provider, model)",
     }
     assert foreign == {
         "model_pricing_tiers_pricing_id_model_pricing_id_fk": (

@@ -40,6 +40,17 @@ export const costdbModelNames = pgTable('costdb_model_names', {
   check('costdb_model_names_source_valid_check', sql`source IN ('manual', 'genai-prices')`),
 ]);
 
+export const costdbRepricing = pgTable('costdb_repricing', {
+  period: text('period').notNull(),
+  provider: text('provider').notNull(),
+  model: text('model').notNull(),
+  effectiveFrom: timestamp('effective_from', { withTimezone: true }).notNull(),
+  recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().default(sql`clock_timestamp()`),
+}, (table) => [
+  primaryKey({ name: 'costdb_repricing_pkey', columns: [table.period, table.provider, table.model] }),
+  check('costdb_repricing_period_valid_check', sql`period IN ('hour', 'day')`),
+]);
+
 export const events = pgTable('events', {
   id: uuid('id').primaryKey().default(sql`costdb_uuidv7()`),
   traceId: text('trace_id').notNull(),

@@ -17,6 +17,10 @@ and why (``rule``). ``costdb prices sync`` and ``costdb rollup`` fill it once pe
 name; a row with ``source = 'manual'`` is never replaced. The cost view and ``costdb_event_cost``
 price an event by its resolved name, or by its own name where none is recorded.
 
+``costdb_repricing``: per roll-up period kind, the (provider, model) whose prices or name
+changed and from when; the writers (``costdb prices sync``, name resolution) record it and
+``costdb rollup`` recomputes the closed periods of the days it affects, then clears it.
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-05 03:00:00
@@ -58,6 +62,18 @@ CREATE TABLE costdb_model_names (
 # the same answer as the cost view's ranges (costdb_rates), but read through the unique indexes
 # on (provider, model, effective_date) and (pricing_id, min_input_tokens): a call costs two
 # index probes however long the price list, where the ranges view sorts every price.
+REPRICING_TABLE = """
+CREATE TABLE costdb_repricing (
+  period text NOT NULL,
+  provider text NOT NULL,
+  model text NOT NULL,
+  effective_from timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  CONSTRAINT costdb_repricing_pkey PRIMARY KEY (period, provider, model),
+  CONSTRAINT costdb_repricing_period_valid_check CHECK (period IN ('hour', 'day'))
+)
+"""
+
 EVENT_COST_FUNCTION = """
 CREATE OR REPLACE FUNCTION costdb_event_cost(
   provider text, model text, at timestamptz,
@@ -140,6 +156,7 @@ def upgrade() -> None:
         " 'manual (typed or written by a client) or genai-prices (costdb prices sync)'"
     )
     op.execute(MODEL_NAMES_TABLE)
+    op.execute(REPRICING_TABLE)
     op.execute(v2.RATES_VIEW)  # type: ignore[attr-defined]
     op.execute(EVENT_COST_FUNCTION)
     op.execute(EVENTS_WITH_COST_VIEW)
@@ -151,6 +168,7 @@ def downgrade() -> None:
     v2 = _v2()
     op.execute("DROP VIEW events_with_cost")
     op.execute("DROP VIEW costdb_rates")
+    op.execute("DROP TABLE costdb_repricing")
     op.execute("DROP TABLE costdb_model_names")
     op.execute("ALTER TABLE model_pricing DROP COLUMN source")
     _retype_prices("numeric(10,6)")

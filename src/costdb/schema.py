@@ -315,6 +315,22 @@ class ModelName(Base):
     resolved_at: Mapped[datetime] = mapped_column(server_default=NOW_DEFAULT)
 
 
+class Repricing(Base):
+    """Roll-up periods to recompute: a (provider, model)'s prices or name changed from
+    ``effective_from`` on. ``costdb prices sync`` and name resolution record it; ``costdb
+    rollup`` recomputes the closed periods of the affected days of its ``period``, then
+    deletes the row (unless it was recorded again meanwhile: ``recorded_at`` moved)."""
+
+    __tablename__ = "costdb_repricing"
+    __table_args__ = (CheckConstraint("period IN ('hour', 'day')", name="period_valid"),)
+
+    period: Mapped[str] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(primary_key=True)
+    effective_from: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
+
+
 class PromptAnalysis(Base):
     """Optimisation findings for one event; deleted with it."""
 

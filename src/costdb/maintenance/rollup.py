@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costdb.errors import CostdbError
+from costdb.maintenance.repricing import clear, day_periods, pending_days
 
 if TYPE_CHECKING:
     import psycopg
@@ -168,11 +169,20 @@ class RollupSummary:
 def roll_up(
     connection: psycopg.Connection[Any], period: str, since: datetime, until: datetime
 ) -> RollupSummary:
-    """Every closed ``period`` from ``since`` to ``until``, oldest first, a day per transaction."""
+    """Every closed ``period`` from ``since`` to ``until``, and every closed period of the days
+    a recorded price change touches (``costdb.maintenance.repricing``), oldest first, a day per
+    transaction; the records are cleared once all of it is written."""
     if period not in PERIODS:
         raise CostdbError(f"--period must be hour or day, not {period!r}")
-    starts = list(closed_periods(since, until, period))
+    pending = pending_days(connection, period)
+    repriced = [
+        start
+        for start in day_periods(pending.days, PERIODS[period])
+        if start + PERIODS[period] <= until
+    ]
+    starts = sorted(set(closed_periods(since, until, period)) | set(repriced))
     results = [roll_up_chunk(connection, period, chunk) for chunk in _by_day(starts)]
+    clear(connection, period, pending)
     summary = RollupSummary(
         period,
         sum(result.periods for result in results),
@@ -180,12 +190,13 @@ def roll_up(
         sum(result.written for result in results),
     )
     log.info(
-        "rolled up %d closed %s period(s) from %s to %s: %d key(s), %d row(s) written, "
+        "rolled up %d closed %s period(s) from %s to %s%s: %d key(s), %d row(s) written, "
         "%d unchanged",
         summary.periods,
         period,
         period_start(since, period).isoformat(),
         until.isoformat(),
+        f" and {len(pending.days)} day(s) whose prices changed" if pending.days else "",
         summary.keys,
         summary.written,
         summary.keys - summary.written,

@@ -48,6 +48,7 @@ PLACEMENTS = (
     Placement("model_pricing", "reference"),
     Placement("model_pricing_tiers", "reference"),
     Placement("costdb_model_names", "reference"),
+    Placement("costdb_repricing", "reference"),
     Placement("events", "distributed", "id"),
     Placement(
         "prompt_analysis", "distributed", "event_id", "events", primary_key=("event_id", "id")

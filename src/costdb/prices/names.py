@@ -23,9 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from costdb.maintenance.repricing import record_repricing
+from costdb.prices.conversion import ALWAYS
+
 if TYPE_CHECKING:
     import psycopg
     from genai_prices.types import ModelInfo, Provider
+
 
 UNRESOLVED = """
 SELECT DISTINCT e.provider, e.model, EXISTS (
@@ -100,4 +104,6 @@ def resolve_names(
             INSERT_NAME,
             [(r.provider, r.model, r.priced_provider, r.priced_model, r.rule) for r in resolved],
         )
+        # Its calls may have had no price until now: their roll-ups used the estimate.
+        record_repricing(cursor, [(r.provider, r.model, ALWAYS) for r in resolved])
     return resolved

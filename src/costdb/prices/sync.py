@@ -10,6 +10,8 @@ The rules, each one tested:
   priced keeps its price.
 - **Prices entered by hand win**: a (provider, model) with any ``source = 'manual'`` row is
   never written by a sync (neither changed nor shadowed by a newer synced row).
+- **Roll-ups follow**: each model written is recorded for ``costdb rollup`` to recompute the
+  periods it changes (``costdb.maintenance.repricing``).
 - **All or nothing**: one transaction; a second sync waits for the first (an advisory lock,
   bounded by the session's ``lock_timeout``) and then finds nothing to do.
 """
@@ -24,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costdb.db.maintenance_session import single_row
+from costdb.maintenance.repricing import record_repricing
 from costdb.prices.conversion import ListedModel
 from costdb.pricing import Price, Rates, Tier, price_in_effect
 
@@ -175,6 +178,7 @@ def sync_prices(
         connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", SYNC_LOCK)
         now = single_row(connection.execute("SELECT now()"))[0]
         stored = _stored(connection)
+        changed: list[tuple[str, str, datetime]] = []
         for model in models:
             entry = stored.get((model.provider, model.model), _Stored())
             if entry.manual:
@@ -184,6 +188,9 @@ def sync_prices(
             if rows:
                 report.rows_written += _insert(connection, model, rows)
                 report.models_changed.append(f"{model.provider}/{model.model}")
+                changed.append((model.provider, model.model, min(r.effective_date for r in rows)))
+        with connection.cursor() as cursor:
+            record_repricing(cursor, changed)
         if report.dry_run:
             raise psycopg.Rollback
     return report
