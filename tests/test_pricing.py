@@ -17,10 +17,13 @@ from costdb.settings import DatabaseSettings
 from testsupport.price_rows import rate_values, store_prices
 
 MAX_TOKENS = 2_000_000
-# Prices with few decimals too: they make exact half-micro-dollar sums (rounding ties) common.
-PRICES = st.decimals(min_value=0, max_value=Decimal("9999.999999"), places=6) | st.integers(
-    0, 99_999
-).map(lambda tenths_of_a_cent: Decimal(tenths_of_a_cent) / 10_000)
+# Prices with few decimals too: they make exact half-micro-dollar sums (rounding ties) common;
+# and as fine as the public list's (up to 18 decimals per million, 21 per 1k: revision 0007).
+PRICES = (
+    st.decimals(min_value=0, max_value=Decimal("9999.999999"), places=6)
+    | st.integers(0, 99_999).map(lambda tenths_of_a_cent: Decimal(tenths_of_a_cent) / 10_000)
+    | st.decimals(min_value=0, max_value=Decimal(1), places=21)
+)
 CACHE_PRICES = st.none() | PRICES
 TIMES = st.datetimes(
     min_value=datetime(2023, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)
@@ -122,6 +125,22 @@ def test_event_cost_in_the_view_equals_python_with_history_and_tiers(
     try:
         _store(connection, history)
         assert _view_cost(connection, usage, at) == event_cost(history, usage, at)
+    finally:
+        connection.rollback()
+
+
+@SETTINGS
+@given(history=histories(), usage=usages(), at=TIMES)
+def test_event_cost_function_equals_python_with_history_and_tiers(
+    connection: psycopg.Connection[Any], history: tuple[Price, ...], usage: Usage, at: datetime
+) -> None:
+    """``costdb_event_cost`` reads the price through the indexes, not the view: same answer."""
+    try:
+        _store(connection, history)
+        row = connection.execute(
+            "SELECT costdb_event_cost('p', 'm', %s, %s, %s, %s, %s)", (at, *_usage_values(usage))
+        ).fetchone()
+        assert row == (event_cost(history, usage, at),)
     finally:
         connection.rollback()
 
