@@ -139,13 +139,18 @@ class CachedProbe:
 
     def _run(self, flight: _Flight) -> None:
         report = self._prober.probe()
-        self._read_unpriced(report)
         with self._lock:
             self._report, self._taken_at = report, time.monotonic()
-            self._flight = None
         self._metrics.record(report)
         flight.report = report
-        flight.done.set()
+        flight.done.set()  # every waiting request has its answer now
+        try:
+            # Then the gauge, never in a readiness answer's way, and before another probe
+            # may use the connection (this flight ends only after it).
+            self._read_unpriced(report)
+        finally:
+            with self._lock:
+                self._flight = None
 
     def _read_unpriced(self, report: Report) -> None:
         """The unpriced-calls gauge, on the probe's thread and connection, once a minute at

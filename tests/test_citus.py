@@ -151,6 +151,8 @@ def test_the_shard_count_is_a_setting(citus_database: DatabaseSettings) -> None:
     )
     assert dict(counts) == {
         "cost_aggregates": 3,
+        "costdb_model_names": 1,
+        "costdb_repricing": 1,
         "events": 3,
         "model_pricing": 1,
         "model_pricing_tiers": 1,

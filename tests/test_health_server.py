@@ -98,7 +98,10 @@ def test_metrics_count_the_calls_of_the_last_hour_no_price_covers(
     server = start_server(migrated_database)
     serve_factory.append(server)
     assert server.get("/readyz")[0] == 200  # data, not health: still ready
-    assert server.metrics()["costdb_unpriced_calls_last_hour"] == 1
+    deadline = time.monotonic() + 10  # read just after the probe answered
+    while server.metrics()["costdb_unpriced_calls_last_hour"] != 1:
+        assert time.monotonic() < deadline, server.metrics()
+        time.sleep(0.05)
 
 
 def test_many_concurrent_probes_cost_the_database_one_check(
