@@ -56,6 +56,7 @@ def stack(images: None, tmp_path: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.down()
+    assert stack.leftovers() == []  # a test suite removes everything it made
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 
 from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
@@ -26,6 +27,13 @@ TOOLS_IMAGE = "costdb-tools:test"
 CITUS_DOCKERFILE = REPO / "docker" / "citus" / "Dockerfile"
 CITUS_WORKER_IMAGE = "costdb-citus-worker:test"
 CITUS_COORDINATOR_IMAGE = "costdb-citus-coordinator:test"
+COMPOSE_PROFILES = sorted(
+    {
+        profile
+        for service in yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))["services"].values()
+        for profile in service.get("profiles", [])
+    }
+)
 SECRET_NAMES = (
     "postgres_password",
     "costdb_owner_password",
@@ -207,7 +215,25 @@ class Stack:
         )
 
     def down(self) -> None:
-        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5")
+        """Remove everything the stack made, the containers of every profile included (a
+        plain ``down`` leaves those of profiles it was not given)."""
+        profiles = [part for name in COMPOSE_PROFILES for part in ("--profile", name)]
+        self.compose(*profiles, "down", "--volumes", "--remove-orphans", "--timeout", "5")
+
+    def leftovers(self) -> list[str]:
+        """Containers and volumes of this project still in the engine."""
+        names = []
+        for kind in ("ps", "volume"):
+            listed = run(
+                "docker",
+                kind,
+                *(["--all"] if kind == "ps" else ["ls"]),
+                "--quiet",
+                "--filter",
+                f"label=com.docker.compose.project={self.project}",
+            )
+            names += listed.stdout.split()
+        return names
 
     def container(self, service: str) -> str:
         return f"{self.project}-{service}-1"
