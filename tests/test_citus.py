@@ -479,3 +479,32 @@ def test_similar_prompts_and_cache_savings_match_a_single_node(
     assert _similarity_answers(distributed_database) == single
     similar, savings = single
     assert any(similar) and savings[0][2] > 0  # something was found: the comparison can fail
+
+
+def test_prices_sync_names_and_repriced_rollups_work_on_citus(
+    distributed_database: DatabaseSettings,
+) -> None:
+    """The price tables and the two bookkeeping tables are reference tables: the sync, the
+    name resolution and the roll-up's re-pricing pass run against distributed events."""
+    at = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    _insert_event(distributed_database, model="gpt-4o-2024-08-06", created_at=at)
+    synced = run_module(
+        "costdb", "prices", "sync", env=url_environment(distributed_database), timeout=180
+    )
+    assert synced.returncode == 0, synced.stderr
+    rolled = run_module(
+        "costdb",
+        "rollup",
+        "--since",
+        "2026-11-01T00:00Z",
+        "--until",
+        "2026-11-02T00:00Z",
+        env=url_environment(distributed_database),
+        timeout=180,
+    )
+    assert rolled.returncode == 0, rolled.stderr
+    assert "1 day(s) whose prices changed" in rolled.stderr
+    # 100 input tokens at $2.50 and 10 output at $10 per million, as gpt-4o.
+    assert _rows(distributed_database, "SELECT total_cost::text FROM cost_aggregates") == [
+        ("0.000350",)
+    ]

@@ -1,8 +1,8 @@
 """A throwaway Citus cluster for tests and benchmarks: a coordinator and workers on loopback.
 
 Each node is a ``PostgresCluster`` with ``shared_preload_libraries = 'citus,vector'``, built
-from the machine's own binaries (``make citus`` installs the extension). Workers trust loopback
-connections, as the workers of the Compose profile trust their private network: the
+from the machine's own binaries (``make citus`` installs the extension). Every node trusts
+loopback connections, as the workers of the Compose profile trust their private network: the
 coordinator and the workers connect to each other without a password file. Never part of the
 product.
 """
@@ -93,10 +93,12 @@ def citus_cluster(worker_count: int = 2, **server_settings: str) -> Iterator[Cit
     nodes = [new_cluster(root / f"node{index}", **settings) for index in range(1 + worker_count)]
     cluster = CitusCluster(nodes[0], nodes[1:])
     try:
-        for index, node in enumerate(nodes):
+        for node in nodes:
             node.initialise()
-            if index > 0:
-                _trust_loopback(node)
+            # The coordinator too: a query whose intermediate results Citus ships to every node
+            # holding a placement (a roll-up: events joined with computed price ranges) makes
+            # the coordinator connect to itself (docs/citus.md).
+            _trust_loopback(node)
             node.start()
         yield cluster
     finally:

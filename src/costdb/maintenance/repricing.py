@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 PERIOD_KINDS = ("hour", "day")
 
+# The new recorded_at is the inserted row's default (clock_timestamp()), taken through EXCLUDED:
+# Citus allows only immutable functions in DO UPDATE SET.
 RECORD = """
 INSERT INTO costdb_repricing AS r (period, provider, model, effective_from)
 SELECT kind, %s, %s, %s FROM unnest(%s::text[]) AS kind
 ON CONFLICT (period, provider, model) DO UPDATE
 SET effective_from = least(r.effective_from, EXCLUDED.effective_from),
-    recorded_at = clock_timestamp()
+    recorded_at = EXCLUDED.recorded_at
 """
 PENDING = """
 SELECT provider, model, effective_from, recorded_at FROM costdb_repricing WHERE period = %s
