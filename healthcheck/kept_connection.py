@@ -12,12 +12,14 @@ import contextlib
 import os
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from costdb.db.connection import classify_connection_error, open_connection, server_message
 from costdb.settings import DatabaseSettings
+from costdb.unpriced import unpriced_since
 from costdb.verify.catalog import read_snapshot
 from costdb.verify.manifest import Manifest
 from healthcheck.report import (
@@ -27,11 +29,6 @@ from healthcheck.report import (
     Report,
     judge,
     probe_settings,
-)
-
-UNPRICED_LAST_HOUR = (
-    "SELECT count(*) FROM events_with_cost"
-    " WHERE created_at >= now() - interval '1 hour' AND computed_cost_usd IS NULL"
 )
 
 
@@ -94,11 +91,11 @@ class KeptConnectionProber:
         it cannot be read. Data, not health: it never fails a probe."""
         if self._connection is None or self._connection.closed:
             return None
+        since = datetime.now(UTC) - timedelta(hours=1)
         try:
-            row = self._connection.execute(UNPRICED_LAST_HOUR).fetchone()
+            return sum(name.calls for name in unpriced_since(self._connection, since))
         except psycopg.Error:
             return None
-        return None if row is None else int(row[0])
 
     def probe(self) -> Report:
         return judge(self._read, self.settings, self.manifest, allow_replica=self.allow_replica)

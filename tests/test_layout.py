@@ -43,6 +43,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.pricing",
         "costdb.schema",
         "costdb.settings",
+        "costdb.unpriced",
     ),
     1: ("costdb.verify", "costdb.verify.catalog", "costdb.verify.checks", "costdb.verify.manifest"),
     2: (
@@ -81,7 +82,6 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.migrate.status",
         "costdb.prices",
         "costdb.prices.conversion",
-        "costdb.prices.missing",
         "costdb.prices.names",
         "costdb.prices.price_list",
         "costdb.prices.sync",

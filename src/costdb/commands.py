@@ -193,8 +193,8 @@ def rollup(
 
     interval = parse_duration(every, "--every") if every else None
     parse_range(since, until, datetime.now(UTC))  # a bad range fails now, not at every tick
-    bundled = load_price_list(defaults.PRICES_SOURCE)  # once, for every run of --every
-    matcher = NameMatcher(bundled.providers, bundled.label)
+    # Loaded once, for every run of --every, and only when a new name needs it.
+    matcher = NameMatcher(lambda: load_price_list(defaults.PRICES_SOURCE))
     run_every(
         interval, lambda: _roll_up_once(period, since, until, wait_seconds, matcher), heartbeat
     )
@@ -318,11 +318,7 @@ def prices_sync(source: str, dry_run: bool, as_json: bool, wait_seconds: float) 
     with maintenance_connection(settings, "costdb-prices", wait_seconds) as connection:
         sync_prices(connection, conversion.models, report)
         names = (
-            []
-            if dry_run
-            else resolve_names(
-                connection, NameMatcher(price_list.providers, price_list.label), ALWAYS
-            )
+            [] if dry_run else resolve_names(connection, NameMatcher(lambda: price_list), ALWAYS)
         )
     if as_json:
         click.echo(json.dumps(report.as_dict() | {"names_resolved": len(names)}))
@@ -340,7 +336,7 @@ def prices_sync(source: str, dry_run: bool, as_json: bool, wait_seconds: float) 
     help="Calls from here: an ISO time or a duration ago (48h, 7d).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
-@_wait_option(defaults.SIMILAR_WAIT_SECONDS)
+@_wait_option(defaults.INTERACTIVE_WAIT_SECONDS)
 def prices_missing(since: str, as_json: bool, wait_seconds: float) -> None:
     """Each (provider, model) with calls but no price in effect: calls, tokens, first and last
     seen, and the clients' own estimate summed. Exit 0 either way: it is data, not a fault."""
@@ -349,8 +345,8 @@ def prices_missing(since: str, as_json: bool, wait_seconds: float) -> None:
 
     from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
     from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
-    from costdb.prices.missing import unpriced_since  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
+    from costdb.unpriced import unpriced_since  # noqa: PLC0415
 
     start = parse_instant(since, "--since", datetime.now(UTC))
     with maintenance_connection(load_settings(), "costdb-prices", wait_seconds) as connection:

@@ -11,8 +11,14 @@ MIGRATE_LOCK_TIMEOUT_SECONDS = 300.0
 """``costdb migrate --lock-timeout``: how long to wait while another runner migrates."""
 MAINTENANCE_WAIT_SECONDS = 30.0
 """``--wait`` of ``costdb rollup`` and ``costdb retention``."""
-SIMILAR_WAIT_SECONDS = 5.0
-"""How long ``costdb similar``, an interactive command, waits for the database."""
+INTERACTIVE_WAIT_SECONDS = 5.0
+"""How long a command a person waits on (``costdb similar``, ``prices missing``) rides out a
+database that does not accept connections."""
+LOCAL_DIRECTORY = ".costdb"
+"""``costdb local``: where the cluster, its secrets and URL files live (``COSTDB_LOCAL_DIR``)."""
+LOCAL_PORT = 55432
+"""``costdb local``: PostgreSQL's port (``COSTDB_LOCAL_PORT``); its health server uses
+``HEALTH_PORT`` (``COSTDB_LOCAL_HEALTH_PORT``)."""
 LOCAL_MIGRATE_WAIT_SECONDS = 30.0
 """``costdb local up``: the server was started by the same command, so it answers soon."""
 LOCAL_MIGRATE_LOCK_TIMEOUT_SECONDS = 60.0

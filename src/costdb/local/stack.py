@@ -42,9 +42,6 @@ from costdb.local.init_scripts import init_environment, run_init_scripts
 from costdb.paths import initdb_folder
 from costdb.settings import DatabaseSettings, read_variable
 
-DEFAULT_DIRECTORY = ".costdb"
-DEFAULT_PORT = 55432
-DEFAULT_HEALTH_PORT = 8080
 DATABASE_NAME = "costdb"
 ROLES = {"owner": "costdb_owner", "app": "costdb_app", "readonly": "costdb_readonly"}
 SUPERUSER_PASSWORD_FILE = "superuser.password"  # noqa: S105  (a file name, not a password)
@@ -66,11 +63,9 @@ def _write_private(path: Path, content: str) -> None:
 
 @dataclass(frozen=True)
 class Started:
-    """What ``LocalStack.up`` did: whether it initialised, where the database is, and (with
-    ``detach``) the health server's pid and whether it was already running."""
+    """With ``detach``, what ``LocalStack.up`` left serving health: its pid, and whether it was
+    already running (``health_pid`` is None in the foreground: ``serve_foreground`` follows)."""
 
-    created: bool
-    owner: DatabaseSettings
     health_pid: int | None = None
     health_was_running: bool = False
 
@@ -218,9 +213,9 @@ class LocalStack:
                 )
                 migrate(owner)
                 if not detach:
-                    return Started(created, owner)
+                    return Started()
                 pid = self.start_health_detached()
-                return Started(created, owner, pid, health_was_running=pid == running)
+                return Started(pid, health_was_running=pid == running)
         except KeyboardInterrupt:
             with self.exclusive():
                 self.down()
@@ -364,7 +359,7 @@ def _exists(pid: int) -> bool:
 def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
     """The local stack the environment describes."""
     env = os.environ if environ is None else environ
-    root = Path(env.get("COSTDB_LOCAL_DIR", DEFAULT_DIRECTORY)).resolve()
+    root = Path(env.get("COSTDB_LOCAL_DIR", defaults.LOCAL_DIRECTORY)).resolve()
     superuser_file = root / SUPERUSER_PASSWORD_FILE
     password = (
         superuser_file.read_text(encoding="utf-8").strip()
@@ -373,7 +368,7 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
     )
     cluster = PostgresCluster(
         root=root,
-        port=_port(env, "COSTDB_LOCAL_PORT", DEFAULT_PORT),
+        port=_port(env, "COSTDB_LOCAL_PORT", defaults.LOCAL_PORT),
         superuser_password=password,
         binaries=find_binaries(env),
     )
@@ -383,6 +378,6 @@ def load_local_stack(environ: Mapping[str, str] | None = None) -> LocalStack:
     return LocalStack(
         cluster=cluster,
         scripts=scripts,
-        health_port=_port(env, "COSTDB_LOCAL_HEALTH_PORT", DEFAULT_HEALTH_PORT),
+        health_port=_port(env, "COSTDB_LOCAL_HEALTH_PORT", defaults.HEALTH_PORT),
         environ=env,
     )

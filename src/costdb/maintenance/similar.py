@@ -42,7 +42,7 @@ def find_similar(
         target = uuid.UUID(event_id)
     except ValueError:
         raise ConfigError(f"EVENT_ID: {event_id!r} is not a UUID") from None
-    wait = defaults.SIMILAR_WAIT_SECONDS
+    wait = defaults.INTERACTIVE_WAIT_SECONDS
     with maintenance_connection(settings, "costdb-similar", wait) as connection:
         embedded = connection.execute(
             "SELECT 1 FROM prompt_embeddings WHERE event_id = %s", (target,)

@@ -19,8 +19,10 @@ of that name, past ones included, at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from costdb.maintenance.repricing import record_repricing
@@ -28,7 +30,10 @@ from costdb.prices.conversion import ALWAYS
 
 if TYPE_CHECKING:
     import psycopg
+    from genai_prices.data_snapshot import DataSnapshot
     from genai_prices.types import ModelInfo, Provider
+
+    from costdb.prices.price_list import PriceList
 
 
 UNRESOLVED = """
@@ -56,18 +61,26 @@ class Resolution:
 
 
 class NameMatcher:
-    """The price list's own match rules over one list (its look-up caches kept)."""
+    """The price list's own match rules over one list (its look-up caches kept). The list is
+    loaded when the first name needs it: a roll-up whose window holds no new name never pays
+    for parsing it."""
 
-    def __init__(self, providers: list[Provider], label: str) -> None:
+    def __init__(self, load: Callable[[], PriceList]) -> None:
+        self._load = load
+
+    @cached_property
+    def _list(self) -> PriceList:
+        return self._load()
+
+    @cached_property
+    def _snapshot(self) -> DataSnapshot:
         from genai_prices.data_snapshot import DataSnapshot  # noqa: PLC0415
 
-        self.providers = providers
-        self.label = label
-        self._snapshot = DataSnapshot(providers=providers, from_auto_update=False)
+        return DataSnapshot(providers=self._list.providers, from_auto_update=False)
 
     def _owner(self, model: ModelInfo) -> Provider:
         """The provider whose list holds ``model`` (a fallback finds another provider's)."""
-        return next(p for p in self.providers if any(m is model for m in p.models))
+        return next(p for p in self._list.providers if any(m is model for m in p.models))
 
     def match(self, provider: str, model: str) -> Resolution | None:
         """What the list's rules make of a reported name, or None."""
@@ -80,7 +93,7 @@ class NameMatcher:
                 return None
         owner = self._owner(found)
         via = "" if owner is found_provider else f" (via {found_provider.id})"
-        rule = f"{self.label}: {model!r} matches {owner.id} model {found.id!r}{via}"
+        rule = f"{self._list.label}: {model!r} matches {owner.id} model {found.id!r}{via}"
         return Resolution(provider, model, owner.id, found.id, rule)
 
 
@@ -104,6 +117,10 @@ def resolve_names(
             INSERT_NAME,
             [(r.provider, r.model, r.priced_provider, r.priced_model, r.rule) for r in resolved],
         )
-        # Its calls may have had no price until now: their roll-ups used the estimate.
-        record_repricing(cursor, [(r.provider, r.model, ALWAYS) for r in resolved])
+        # A name now priced by another name's rows: its calls' cost may change from the first
+        # (a name priced by its own rows already was, and costs nothing to record).
+        moved = [
+            r for r in resolved if (r.priced_provider, r.priced_model) != (r.provider, r.model)
+        ]
+        record_repricing(cursor, [(r.provider, r.model, ALWAYS) for r in moved])
     return resolved

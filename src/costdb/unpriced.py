@@ -1,5 +1,6 @@
-"""``costdb prices missing``: every (provider, model) with calls but no price in effect, so that
-no call goes unpriced in silence (a dashboard would just show less than was spent)."""
+"""Calls no price covers, by (provider, model): the one definition, for ``costdb prices
+missing`` and the health server's ``costdb_unpriced_calls_last_hour``, so that no call goes
+unpriced in silence (a dashboard would just show less than was spent)."""
 
 from __future__ import annotations
 
