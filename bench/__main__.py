@@ -15,6 +15,7 @@ import psycopg
 
 from bench import (
     analytics,
+    budgets,
     citus,
     containers,
     data,
@@ -115,6 +116,13 @@ def _prices(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return prices.prices_figures(cluster, data.events(sizes.events, seed=23), sizes.repeat)
 
 
+def _budgets(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    """2M events in FULL: the size the budgets' goals are set at."""
+    return budgets.budgets_figures(
+        cluster, data.events(2 * sizes.events, seed=29), calls=sizes.repeat * 200
+    )
+
+
 def _reliability(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     database = create_database(cluster, "bench_reliability", migrate=True)
     return reliability.reliability_figures(database, burst=500, requests=sizes.soak_requests)
@@ -143,6 +151,7 @@ SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "schema-v2": _schema_v2,
     "maintenance": _maintenance,
     "prices": _prices,
+    "budgets": _budgets,
     "citus": _citus,
 }
 

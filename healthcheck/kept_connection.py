@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from costdb.budget_gauges import BudgetGauges, read_budget_gauges
 from costdb.db.connection import classify_connection_error, open_connection, server_message
 from costdb.settings import DatabaseSettings
 from costdb.unpriced import unpriced_since
@@ -94,6 +95,16 @@ class KeptConnectionProber:
         since = datetime.now(UTC) - timedelta(hours=1)
         try:
             return sum(name.calls for name in unpriced_since(self._connection, since))
+        except psycopg.Error:
+            return None
+
+    def budget_gauges(self) -> BudgetGauges | None:
+        """The budgets' gauges (``costdb.budget_gauges``) over the kept connection and within
+        the probe's statement timeout; None when they cannot be read. Data, not health."""
+        if self._connection is None or self._connection.closed:
+            return None
+        try:
+            return read_budget_gauges(self._connection)
         except psycopg.Error:
             return None
 

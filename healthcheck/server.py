@@ -36,13 +36,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from costdb import defaults
+from costdb.budget_gauges import BudgetGauges
 from costdb.errors import ConfigError
 from healthcheck.kept_connection import KeptConnectionProber
 from healthcheck.report import Report, failed_report
 
 log = logging.getLogger("healthcheck")
 LISTEN_BACKLOG = 1024
-UNPRICED_READ_SECONDS = 60.0
+DATA_READ_SECONDS = 60.0
 
 
 class ProbeMetrics:
@@ -85,9 +86,39 @@ class ProbeMetrics:
         self.unpriced = Gauge(
             "costdb_unpriced_calls_last_hour",
             "Calls of the last hour no price covered (costdb prices missing names them); "
-            f"read at most every {UNPRICED_READ_SECONDS:g} s.",
+            f"read at most every {DATA_READ_SECONDS:g} s.",
             registry=self.registry,
         )
+        self.budgets = Gauge(
+            "costdb_budgets",
+            "Active budgets by state in their current period (ok, warning, exceeded).",
+            ["state"],
+            registry=self.registry,
+        )
+        self.budget_spend_ratio = Gauge(
+            "costdb_budget_spend_ratio",
+            "Spend over limit in the current period, for the budgets nearest their limits "
+            f"(at most {defaults.BUDGET_METRICS_TOP}).",
+            ["budget_id", "project_id", "scope", "period"],
+            registry=self.registry,
+        )
+        self.budget_alerts = Gauge(
+            "costdb_budget_alerts",
+            "Budget alerts recorded, by delivery outcome (delivered, pending, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def record_budgets(self, gauges: BudgetGauges) -> None:
+        for state, count in gauges.by_state.items():
+            self.budgets.labels(state).set(count)
+        self.budget_spend_ratio.clear()  # the nearest budgets change: no stale series
+        for budget in gauges.nearest:
+            self.budget_spend_ratio.labels(
+                budget.budget_id, budget.project_id, budget.scope, budget.period
+            ).set(budget.ratio)
+        for outcome, count in gauges.alerts.items():
+            self.budget_alerts.labels(outcome).set(count)
 
     def record(self, report: Report) -> None:
         self.probes.inc()
@@ -123,7 +154,7 @@ class CachedProbe:
         self._report: Report | None = None
         self._taken_at = 0.0
         self._flight: _Flight | None = None
-        self._unpriced_read_at: float | None = None
+        self._data_read_at: float | None = None
 
     def _fresh(self) -> Report | None:
         if self._report is not None and time.monotonic() - self._taken_at < self._ttl:
@@ -145,24 +176,27 @@ class CachedProbe:
         flight.report = report
         flight.done.set()  # every waiting request has its answer now
         try:
-            # Then the gauge, never in a readiness answer's way, and before another probe
-            # may use the connection (this flight ends only after it).
-            self._read_unpriced(report)
+            # Then the data gauges, never in a readiness answer's way, and before another
+            # probe may use the connection (this flight ends only after it).
+            self._read_data_gauges(report)
         finally:
             with self._lock:
                 self._flight = None
 
-    def _read_unpriced(self, report: Report) -> None:
-        """The unpriced-calls gauge, on the probe's thread and connection, once a minute at
-        most and only over a healthy schema (the view must be there)."""
+    def _read_data_gauges(self, report: Report) -> None:
+        """The unpriced-calls and budget gauges, on the probe's thread and connection, once a
+        minute at most and only over a healthy schema (the views must be there)."""
         now = time.monotonic()
-        read_at = self._unpriced_read_at
-        if not report.healthy or (read_at is not None and now - read_at < UNPRICED_READ_SECONDS):
+        read_at = self._data_read_at
+        if not report.healthy or (read_at is not None and now - read_at < DATA_READ_SECONDS):
             return
-        self._unpriced_read_at = now
+        self._data_read_at = now
         count = self._prober.unpriced_calls_last_hour()
         if count is not None:
             self._metrics.unpriced.set(count)
+        budgets = self._prober.budget_gauges()
+        if budgets is not None:
+            self._metrics.record_budgets(budgets)
 
     def refresh(self) -> None:
         """Start a probe if the cached report is stale; do not wait for it."""

@@ -150,9 +150,13 @@ def test_the_shard_count_is_a_setting(citus_database: DatabaseSettings) -> None:
         "SELECT logicalrelid::text, count(*) FROM pg_dist_shard GROUP BY 1 ORDER BY 1",
     )
     assert dict(counts) == {
+        "budget_alerts": 1,
+        "budgets": 1,
         "cost_aggregates": 3,
         "costdb_model_names": 1,
         "costdb_repricing": 1,
+        "costdb_rollup_coverage": 1,
+        "costdb_spend_hourly": 3,
         "events": 3,
         "model_pricing": 1,
         "model_pricing_tiers": 1,

@@ -38,6 +38,7 @@ from testsupport.containers import (
 )
 from testsupport.migration_fixtures import HEAD, revision_source
 from testsupport.spec_rows import kept_rows, spec_rows, write_spec_rows
+from testsupport.webhook_receiver import webhook_receiver
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -143,6 +144,40 @@ def test_rollup_retention_and_similar_run_on_the_compose_stack(running: Stack) -
         ).fetchall()
     # Priced by the list the prices service synced: 100 x $2.50 + 10 x $10 per million.
     assert totals == [(Decimal("0.000350"), 110, 1)]
+
+
+def test_the_rollup_service_alerts_a_budget_to_a_webhook_on_this_machine(stack: Stack) -> None:
+    """A budget set with the tools image, calls over it written as the app role: the rollup
+    service's next run records the alert and POSTs it to a receiver outside the stack."""
+    with webhook_receiver(listen="0.0.0.0", advertised_host="host.docker.internal") as receiver:  # noqa: S104
+        stack.environment["COSTDB_BUDGET_WEBHOOK_URL"] = receiver.url
+        started = stack.up()
+        assert started.returncode == 0, started.stderr
+        budget = stack.compose(
+            *("run", "--rm", "rollup", "budgets", "set", "--project", "acme"),
+            *("--period", "day", "--limit", "0.0001", "--alert-at", "100"),
+        )
+        assert budget.returncode == 0, budget.stderr
+        with psycopg.connect(stack.role("costdb_app").conninfo("test")) as connection:
+            connection.execute(
+                "INSERT INTO events (trace_id, span_id, project_id, feature, provider, model,"
+                " input_tokens, output_tokens, latency_ms, estimated_cost_usd)"
+                " VALUES ('t', 's', 'acme', 'chat', 'openai', 'gpt-4o', 1000, 100, 5, 0.01)"
+            )
+        assert stack.compose("restart", "rollup").returncode == 0  # its next run: now
+        deadline = time.monotonic() + 90
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert len(receiver.received) == 1, stack.logs("rollup")
+    alert = receiver.received[0].body["alert"]
+    # Priced by the synced list: 1000 x $2.50 + 100 x $10 per million.
+    assert (alert["project_id"], Decimal(alert["spend_usd"])) == ("acme", Decimal("0.0035"))
+    with psycopg.connect(stack.role("costdb_readonly").conninfo("test")) as connection:
+        delivered = connection.execute(
+            "SELECT delivered_at IS NOT NULL, attempts FROM budget_alerts"
+        ).fetchall()
+    assert delivered == [(True, 1)]
+    assert "secret-token" not in stack.logs("rollup")
 
 
 def test_the_example_dependent_starts_healthy_and_stops_at_once(stack: Stack) -> None:

@@ -306,14 +306,16 @@ def test_kubernetes_images_carry_the_version_of_pyproject() -> None:
             assert ":" not in container["image"]  # the tag comes from kustomization.yaml
 
 
-@pytest.mark.parametrize("job", ["costdb-rollup", "costdb-retention", "costdb-prices"])
+@pytest.mark.parametrize(
+    "job", ["costdb-rollup", "costdb-retention", "costdb-prices", "costdb-budgets"]
+)
 def test_kubernetes_runs_the_maintenance_jobs_as_the_app_role(job: str) -> None:
     cron = _kubernetes()[f"CronJob/{job}"]["spec"]
     pod = cron["jobTemplate"]["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert cron["concurrencyPolicy"] == "Forbid"
     assert pod["securityContext"]["runAsNonRoot"] is True
-    env = {item["name"]: item["value"] for item in container["env"]}
+    env = {item["name"]: item["value"] for item in container["env"] if "value" in item}
     assert env["PGUSER"] == "costdb_app"
     mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
     assert str(Path(env["PGPASSWORD_FILE"]).parent) in mounts

@@ -105,12 +105,17 @@ def test_drizzle_kit_generates_what_the_migrations_build(
     (generated,) = tmp_path.glob("*.sql")
     statements = generated.read_text(encoding="utf-8").split("--> statement-breakpoint")
     with psycopg.connect(migrated_database.conninfo("test-drizzle")) as source:
-        row = source.execute("SELECT pg_get_functiondef('costdb_uuidv7'::regproc)").fetchone()
-    assert row is not None
+        functions = [
+            source.execute("SELECT pg_get_functiondef(%s::regproc)", (name,)).fetchone()
+            for name in ("costdb_uuidv7", "costdb_thresholds_valid")
+        ]
     with psycopg.connect(empty_database.conninfo("test-drizzle"), autocommit=True) as target:
-        # What drizzle-kit leaves to the migrations: the extension and the id default's function.
+        # What drizzle-kit leaves to the migrations: the extension, the id default's function
+        # and the function the budgets' thresholds CHECK calls.
         target.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        target.execute(row[0])
+        for function in functions:
+            assert function is not None
+            target.execute(function[0])
         for statement in statements:
             target.execute(statement)  # generated SQL from a pinned tool, not user input
     assert _catalog(empty_database) == _catalog(migrated_database)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
+from costdb import defaults
 from costdb.local.cluster import free_port
 from costdb.settings import DatabaseSettings
 from testsupport.database_actions import run_sql
@@ -102,6 +103,49 @@ def test_metrics_count_the_calls_of_the_last_hour_no_price_covers(
     while server.metrics()["costdb_unpriced_calls_last_hour"] != 1:
         assert time.monotonic() < deadline, server.metrics()
         time.sleep(0.05)
+
+
+def test_metrics_show_the_budgets_by_state_the_nearest_ones_and_the_alerts(
+    migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
+) -> None:
+    run_sql(
+        migrated_database,
+        "INSERT INTO budgets (project_id, period, limit_usd) VALUES ('acme', 'day', 1)",
+        "INSERT INTO budgets (project_id, user_id, period, limit_usd)"
+        " SELECT 'p' || n, 'u' || n, 'month', 10 FROM generate_series(1, 30) AS n",
+        "INSERT INTO events (trace_id, span_id, project_id, feature, provider, model,"
+        " input_tokens, output_tokens, latency_ms, estimated_cost_usd)"
+        " VALUES ('t', 's', 'acme', 'f', 'x', 'unpriced', 1, 1, 1, 2),"
+        "        ('t', 's', 'p1', 'f', 'x', 'unpriced', 1, 1, 1, 6)",
+        "UPDATE events SET user_id = 'u1' WHERE project_id = 'p1'",
+        "INSERT INTO budget_alerts (budget_id, period_start, threshold_percent, spend_usd,"
+        " limit_usd, delivered_at, attempts)"
+        " SELECT id, now(), t, 2, 1, CASE t WHEN 50 THEN now() END,"
+        "        CASE t WHEN 100 THEN 24 ELSE 0 END"
+        " FROM budgets, unnest('{50,80,100}'::numeric[]) AS t WHERE project_id = 'acme'",
+    )
+    server = start_server(migrated_database)
+    serve_factory.append(server)
+    assert server.get("/readyz")[0] == 200
+    deadline = time.monotonic() + 10  # read just after the probe answered
+    while "costdb_budgets[exceeded]" not in server.metrics():
+        assert time.monotonic() < deadline, server.metrics()
+        time.sleep(0.05)
+    metrics = server.metrics()
+    ratios = {k: v for k, v in metrics.items() if k.startswith("costdb_budget_spend_ratio")}
+    assert len(ratios) == defaults.BUDGET_METRICS_TOP  # 31 budgets, a bounded few shown
+    assert sorted(ratios.values(), reverse=True)[:2] == [2.0, 0.6]
+    assert any(key.endswith(",day,acme,project]") for key in ratios)  # labels sorted
+    assert [metrics[f"costdb_budgets[{state}]"] for state in ("ok", "warning", "exceeded")] == [
+        29,
+        1,
+        1,
+    ]
+    assert [metrics[f"costdb_budget_alerts[{o}]"] for o in ("delivered", "pending", "failed")] == [
+        1,
+        1,
+        1,
+    ]
 
 
 def test_many_concurrent_probes_cost_the_database_one_check(

@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
     0: (
         "costdb",
+        "costdb.budget_gauges",
         "costdb.db",
         "costdb.db.connection",
         "costdb.db.engine",
@@ -57,6 +58,12 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "healthcheck.server",
     ),
     3: (
+        "costdb.budgets",
+        "costdb.budgets.alerts",
+        "costdb.budgets.check",
+        "costdb.budgets.delivery",
+        "costdb.budgets.store",
+        "costdb.budgets.webhook",
         "costdb.local",
         "costdb.local.cluster",
         "costdb.local.init_scripts",
@@ -86,7 +93,13 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.prices.price_list",
         "costdb.prices.sync",
     ),
-    4: ("costdb.__main__", "costdb.cli", "costdb.commands"),
+    4: (
+        "costdb.__main__",
+        "costdb.budget_commands",
+        "costdb.cli",
+        "costdb.command_options",
+        "costdb.commands",
+    ),
 }
 LAYERS = {module: layer for layer, modules in LAYERS_BY_NUMBER.items() for module in modules}
 

@@ -108,6 +108,46 @@ V2_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "effective_from": ("timestamp with time zone", True, None),
         "recorded_at": ("timestamp with time zone", True, "clock_timestamp()"),
     },
+    # Budgets (revision 0008): new tables only.
+    "budgets": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "project_id": ("text", True, None),
+        "feature": ("text", False, None),
+        "user_id": ("text", False, None),
+        "period": ("text", True, None),
+        "time_zone": ("text", True, "'UTC'::text"),
+        "limit_usd": ("numeric", True, None),
+        "alert_thresholds": ("numeric[]", True, "'{50,80,100}'::numeric[]"),
+        "active": ("boolean", True, "true"),
+        "created_at": ("timestamp with time zone", True, "now()"),
+        "updated_at": ("timestamp with time zone", True, "now()"),
+    },
+    "budget_alerts": {
+        "id": ("uuid", True, "gen_random_uuid()"),
+        "budget_id": ("uuid", True, None),
+        "period_start": ("timestamp with time zone", True, None),
+        "threshold_percent": ("numeric", True, None),
+        "spend_usd": ("numeric", True, None),
+        "limit_usd": ("numeric", True, None),
+        "fired_at": ("timestamp with time zone", True, "now()"),
+        "delivered_at": ("timestamp with time zone", False, None),
+        "attempts": ("integer", True, "0"),
+        "next_attempt_at": ("timestamp with time zone", True, "now()"),
+        "last_error": ("text", False, None),
+    },
+    "costdb_spend_hourly": {
+        "project_id": ("text", True, None),
+        "scope": ("text", True, None),
+        "scope_key": ("text", True, None),
+        "hour": ("timestamp with time zone", True, None),
+        "cost_usd": ("numeric", True, None),
+        "calls": ("bigint", True, None),
+    },
+    "costdb_rollup_coverage": {
+        "period": ("text", True, None),
+        "covered_from": ("timestamp with time zone", True, None),
+        "covered_until": ("timestamp with time zone", True, None),
+    },
 }
 
 # The one deliberate change of a spec type (revision 0007): prices per 1k tokens are exact. An
@@ -177,6 +217,21 @@ V2_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | N
         ("pricing_id", "min_input_tokens"),
         None,
     ),
+    "budgets_project_id_feature_user_id_period_unique": (
+        "budgets",
+        "btree",
+        True,
+        ("project_id", "feature", "user_id", "period"),
+        None,
+    ),
+    "idx_budget_alerts_once": (
+        "budget_alerts",
+        "btree",
+        True,
+        ("budget_id", "period_start", "threshold_percent"),
+        None,
+    ),
+    "idx_budget_alerts_pending": ("budget_alerts", "btree", False, ("next_attempt_at",), None),
 }
 
 COLUMNS_QUERY = """
@@ -277,8 +332,14 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
     assert primary == {table: "PRIMARY KEY (id)" for table in SPEC_COLUMNS | V2_COLUMNS} | {
         "costdb_model_names": "PRIMARY KEY (provider, model)",  # one resolution per name
         "costdb_repricing": "PRIMARY KEY (period, provider, model)",
+        "costdb_spend_hourly": "PRIMARY KEY (project_id, scope, scope_key, hour)",
+        "costdb_rollup_coverage": "PRIMARY KEY (period)",
     }
     assert foreign == {
+        "budget_alerts_budget_id_budgets_id_fk": (
+            "FOREIGN KEY (budget_id) REFERENCES budgets(id) ON DELETE CASCADE",
+            "c",
+        ),
         "model_pricing_tiers_pricing_id_model_pricing_id_fk": (
             "FOREIGN KEY (pricing_id) REFERENCES model_pricing(id) ON DELETE CASCADE",
             "c",

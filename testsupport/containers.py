@@ -179,6 +179,8 @@ class Stack:
         self.citus_port = free_port()
         self.citus_health_port = free_port()
         self.db_image = db_image
+        self.environment: dict[str, str] = {}
+        """More variables for Compose to substitute (``COSTDB_BUDGET_WEBHOOK_URL``)."""
         (directory / "secrets").mkdir(exist_ok=True)
         for name in SECRET_NAMES:
             (directory / "secrets" / name).write_text(secrets.token_urlsafe(24))
@@ -204,7 +206,8 @@ class Stack:
                 "COSTDB_CITUS_COORDINATOR_IMAGE": CITUS_COORDINATOR_IMAGE,
                 "COSTDB_CITUS_PORT": str(self.citus_port),
                 "COSTDB_CITUS_HEALTH_PORT": str(self.citus_health_port),
-            },
+            }
+            | self.environment,
             timeout=timeout,
         )
 

@@ -32,7 +32,7 @@ class RunningServer:
         _, text = self.get("/metrics")
         return {
             sample.name
-            + (f"[{sample.labels['check']}]" if "check" in sample.labels else ""): sample.value
+            + (f"[{','.join(sample.labels.values())}]" if sample.labels else ""): sample.value
             for family in text_string_to_metric_families(text)
             for sample in family.samples
         }

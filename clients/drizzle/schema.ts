@@ -2,9 +2,30 @@
 // The migrations (costdb migrate) own the database; this module types the backend's queries.
 import { sql } from 'drizzle-orm';
 import {
-  boolean, check, index, integer, jsonb, numeric, pgTable, pgView, primaryKey, text, timestamp,
-  uniqueIndex, uuid, vector,
+  bigint, boolean, check, index, integer, jsonb, numeric, pgTable, pgView, primaryKey, text,
+  timestamp, unique, uniqueIndex, uuid, vector,
 } from 'drizzle-orm/pg-core';
+
+export const budgets = pgTable('budgets', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  projectId: text('project_id').notNull(),
+  feature: text('feature'),
+  userId: text('user_id'),
+  period: text('period').notNull(),
+  timeZone: text('time_zone').notNull().default('UTC'),
+  limitUsd: numeric('limit_usd').notNull(),
+  alertThresholds: numeric('alert_thresholds').array().notNull().default(sql`'{50,80,100}'`),
+  active: boolean('active').notNull().default(true),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (table) => [
+  unique('budgets_project_id_feature_user_id_period_unique').on(table.projectId, table.feature, table.userId, table.period).nullsNotDistinct(),
+  check('budgets_limit_positive_check', sql`limit_usd > 0`),
+  check('budgets_one_scope_check', sql`feature IS NULL OR user_id IS NULL`),
+  check('budgets_period_valid_check', sql`period IN ('day', 'week', 'month')`),
+  check('budgets_thresholds_valid_check', sql`costdb_thresholds_valid(alert_thresholds)`),
+  check('budgets_time_zone_valid_check', sql`(timestamptz '2000-01-01 00:00+00' AT TIME ZONE time_zone) IS NOT NULL`),
+]);
 
 export const costAggregates = pgTable('cost_aggregates', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -49,6 +70,27 @@ export const costdbRepricing = pgTable('costdb_repricing', {
 }, (table) => [
   primaryKey({ name: 'costdb_repricing_pkey', columns: [table.period, table.provider, table.model] }),
   check('costdb_repricing_period_valid_check', sql`period IN ('hour', 'day')`),
+]);
+
+export const costdbRollupCoverage = pgTable('costdb_rollup_coverage', {
+  period: text('period').primaryKey(),
+  coveredFrom: timestamp('covered_from', { withTimezone: true }).notNull(),
+  coveredUntil: timestamp('covered_until', { withTimezone: true }).notNull(),
+}, (table) => [
+  check('costdb_rollup_coverage_period_valid_check', sql`period IN ('hour', 'day')`),
+  check('costdb_rollup_coverage_range_check', sql`covered_from < covered_until`),
+]);
+
+export const costdbSpendHourly = pgTable('costdb_spend_hourly', {
+  projectId: text('project_id').notNull(),
+  scope: text('scope').notNull(),
+  scopeKey: text('scope_key').notNull(),
+  hour: timestamp('hour', { withTimezone: true }).notNull(),
+  costUsd: numeric('cost_usd').notNull(),
+  calls: bigint('calls', { mode: 'number' }).notNull(),
+}, (table) => [
+  primaryKey({ name: 'costdb_spend_hourly_pkey', columns: [table.projectId, table.scope, table.scopeKey, table.hour] }),
+  check('costdb_spend_hourly_scope_valid_check', sql`scope IN ('project', 'feature', 'user')`),
 ]);
 
 export const events = pgTable('events', {
@@ -126,6 +168,24 @@ export const modelPricing = pgTable('model_pricing', {
   check('model_pricing_input_price_per_1k_nonnegative_check', sql`input_price_per_1k >= 0`),
   check('model_pricing_output_price_per_1k_nonnegative_check', sql`output_price_per_1k >= 0`),
   check('model_pricing_source_valid_check', sql`source IN ('manual', 'genai-prices')`),
+]);
+
+export const budgetAlerts = pgTable('budget_alerts', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  budgetId: uuid('budget_id').notNull().references(() => budgets.id, { onDelete: 'cascade' }),
+  periodStart: timestamp('period_start', { withTimezone: true }).notNull(),
+  thresholdPercent: numeric('threshold_percent').notNull(),
+  spendUsd: numeric('spend_usd').notNull(),
+  limitUsd: numeric('limit_usd').notNull(),
+  firedAt: timestamp('fired_at', { withTimezone: true }).notNull().defaultNow(),
+  deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+  lastError: text('last_error'),
+}, (table) => [
+  uniqueIndex('idx_budget_alerts_once').on(table.budgetId, table.periodStart, table.thresholdPercent),
+  index('idx_budget_alerts_pending').on(table.nextAttemptAt).where(sql`delivered_at IS NULL`),
+  check('budget_alerts_attempts_nonnegative_check', sql`attempts >= 0`),
 ]);
 
 export const modelPricingTiers = pgTable('model_pricing_tiers', {

@@ -6,16 +6,19 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from costdb import defaults
+from costdb.budget_commands import budgets, configured_webhook
+from costdb.command_options import every_option, heartbeat_option, wait_option
 from costdb.errors import CostdbError
 
 if TYPE_CHECKING:
+    from costdb.budgets.webhook import Webhook
     from costdb.prices.names import NameMatcher
 from costdb.exit_codes import ExitCode
 
@@ -28,18 +31,6 @@ def exit_code_help() -> str:
     return "Exit codes:\n\n\b\n" + "\n".join(lines)
 
 
-def _wait_option(default: float) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """``--wait``: how long a command rides out a database that does not accept connections."""
-    return click.option(
-        "--wait",
-        "wait_seconds",
-        type=click.FloatRange(min=0),
-        default=default,
-        show_default=True,
-        help="Seconds to keep retrying while the database does not accept connections.",
-    )
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="costdb")
 def cli() -> None:
@@ -47,7 +38,7 @@ def cli() -> None:
 
 
 @cli.command(epilog=exit_code_help())
-@_wait_option(defaults.MIGRATE_WAIT_SECONDS)
+@wait_option(defaults.MIGRATE_WAIT_SECONDS)
 @click.option(
     "--lock-timeout",
     "lock_timeout_seconds",
@@ -156,25 +147,21 @@ def health(arguments: tuple[str, ...]) -> None:
     default=None,
     help="Up to here (default: now); only periods that have ended by then are recomputed.",
 )
+@every_option("; --since stays relative")
+@heartbeat_option
 @click.option(
-    "--every",
-    default=None,
-    help="Run again at this interval (60s, 5m) until SIGTERM or Ctrl-C; --since stays relative.",
+    "--check-budgets",
+    is_flag=True,
+    help="After each roll-up, run `costdb budgets check` (alerts for the spend just rolled up).",
 )
-@click.option(
-    "--heartbeat",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Touch this file after each successful run (python -m costdb.maintenance.heartbeat "
-    "FILE SECONDS checks it).",
-)
-@_wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
+@wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
 def rollup(
     period: str,
     since: str,
     until: str | None,
     every: str | None,
     heartbeat: Path | None,
+    check_budgets: bool,
     wait_seconds: float,
 ) -> None:
     """Recompute cost_aggregates from events for the closed periods in range.
@@ -195,13 +182,28 @@ def rollup(
     parse_range(since, until, datetime.now(UTC))  # a bad range fails now, not at every tick
     # Loaded once, for every run of --every, and only when a new name needs it.
     matcher = NameMatcher(lambda: load_price_list(defaults.PRICES_SOURCE))
+    budgets = BudgetCheck(configured_webhook()) if check_budgets else None
     run_every(
-        interval, lambda: _roll_up_once(period, since, until, wait_seconds, matcher), heartbeat
+        interval,
+        lambda: _roll_up_once(period, since, until, wait_seconds, matcher, budgets),
+        heartbeat,
     )
 
 
+@dataclass(frozen=True)
+class BudgetCheck:
+    """``--check-budgets``: the check runs after each roll-up, with this webhook (or none)."""
+
+    webhook: Webhook | None
+
+
 def _roll_up_once(
-    period: str, since: str, until: str | None, wait_seconds: float, matcher: NameMatcher
+    period: str,
+    since: str,
+    until: str | None,
+    wait_seconds: float,
+    matcher: NameMatcher,
+    budgets: BudgetCheck | None,
 ) -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
@@ -215,6 +217,10 @@ def _roll_up_once(
     with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
         resolve_names(connection, matcher, start)
         roll_up(connection, period, start, end)
+        if budgets is not None:
+            from costdb.budgets.check import check_budgets  # noqa: PLC0415
+
+            check_budgets(connection, budgets.webhook)
 
 
 @cli.command()
@@ -227,7 +233,7 @@ def _roll_up_once(
     show_default=True,
     help="Events deleted per statement (each its own short transaction).",
 )
-@_wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
+@wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
 def retention(keep: str, dry_run: bool, batch_size: int, wait_seconds: float) -> None:
     """Delete events older than --keep (to midnight UTC), with their analyses and embeddings.
 
@@ -283,6 +289,9 @@ def similar(event_id: str, k: int, min_similarity: float, as_json: bool) -> None
         click.echo(f"no earlier prompt of this project at or above {min_similarity} similarity")
 
 
+cli.add_command(budgets)
+
+
 @cli.group()
 def prices() -> None:
     """Model prices from the public list: sync them, see which calls no price covers."""
@@ -298,7 +307,7 @@ def prices() -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Say what would be written; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@_wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
+@wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
 def prices_sync(source: str, dry_run: bool, as_json: bool, wait_seconds: float) -> None:
     """Store the list's prices as history (idempotent; prices entered by hand win), then
     resolve the model names events report to the models they are."""
@@ -336,7 +345,7 @@ def prices_sync(source: str, dry_run: bool, as_json: bool, wait_seconds: float) 
     help="Calls from here: an ISO time or a duration ago (48h, 7d).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
-@_wait_option(defaults.INTERACTIVE_WAIT_SECONDS)
+@wait_option(defaults.INTERACTIVE_WAIT_SECONDS)
 def prices_missing(since: str, as_json: bool, wait_seconds: float) -> None:
     """Each (provider, model) with calls but no price in effect: calls, tokens, first and last
     seen, and the clients' own estimate summed. Exit 0 either way: it is data, not a fault."""

@@ -41,3 +41,19 @@ HTTP_CHECK_TIMEOUT_SECONDS = 7.0
 PRICES_SOURCE = "bundled"
 """``costdb prices sync --source``: the price list the installed genai-prices carries."""
 PRICES_MISSING_SINCE = "7d"
+BUDGET_WEBHOOK_TIMEOUT_SECONDS = 5.0
+"""One POST of a budget alert to the webhook: connect plus answer."""
+BUDGET_DELIVERY_SECONDS = 15.0
+"""How long one ``costdb budgets check`` spends delivering before it leaves the rest to the
+next run: a receiver that is down never holds up the next check or roll-up for longer."""
+BUDGET_RETRY_FIRST_SECONDS = 10.0
+BUDGET_RETRY_MAX_SECONDS = 3600.0
+"""A failed delivery is retried after 10 s, 20 s, 40 s ... at most an hour apart."""
+BUDGET_MAX_ATTEMPTS = 24
+"""After this many failed deliveries (about 15 hours) an alert is left failed (``costdb
+budgets list`` and ``/metrics`` show it)."""
+BUDGET_CLAIM_SECONDS = 120.0
+"""A checker claims an alert for this long while it delivers it; a checker killed meanwhile
+leaves it to the next run once the claim lapses."""
+BUDGET_METRICS_TOP = 20
+"""``/metrics``: the spend ratio of the budgets nearest their limits, at most this many."""

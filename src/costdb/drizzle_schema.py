@@ -20,6 +20,8 @@ from typing import Any
 
 from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -30,9 +32,11 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from costdb.errors import CostdbError
 from costdb.schema import metadata
 
 HEADER = """\
@@ -40,8 +44,8 @@ HEADER = """\
 // The migrations (costdb migrate) own the database; this module types the backend's queries.
 import { sql } from 'drizzle-orm';
 import {
-  boolean, check, index, integer, jsonb, numeric, pgTable, pgView, primaryKey, text, timestamp,
-  uniqueIndex, uuid, vector,
+  bigint, boolean, check, index, integer, jsonb, numeric, pgTable, pgView, primaryKey, text,
+  timestamp, unique, uniqueIndex, uuid, vector,
 } from 'drizzle-orm/pg-core';
 """
 
@@ -52,7 +56,7 @@ VIEW_COLUMNS = {
 view in migration 0002). ``costdb_rates`` is the database's own working view: not exported."""
 
 
-class UnsupportedForDrizzle(ValueError):
+class UnsupportedForDrizzle(CostdbError):
     """A model uses a type or default this exporter does not map."""
 
 
@@ -82,6 +86,7 @@ def _numeric(name: str, kind: Numeric[Any]) -> str:
 _BUILDERS: tuple[tuple[type[Any], Callable[[Column[Any], Any], str]], ...] = (
     (UUID, lambda column, _: f"uuid('{column.name}')"),
     (Text, lambda column, _: f"text('{column.name}')"),
+    (BigInteger, lambda column, _: f"bigint('{column.name}', {{ mode: 'number' }})"),
     (Integer, lambda column, _: f"integer('{column.name}')"),
     (Boolean, lambda column, _: f"boolean('{column.name}')"),
     (Numeric, lambda column, kind: _numeric(column.name, kind)),
@@ -91,11 +96,14 @@ _BUILDERS: tuple[tuple[type[Any], Callable[[Column[Any], Any], str]], ...] = (
 )
 
 
-def _builder(column: Column[Any]) -> str:
-    for kind, build in _BUILDERS:
-        if isinstance(column.type, kind):
-            return build(column, column.type)
-    raise UnsupportedForDrizzle(f"column {column.table.name}.{column.name}: type {column.type!r}")
+def _builder(column: Column[Any], kind: Any = None) -> str:
+    kind = column.type if kind is None else kind
+    if isinstance(kind, ARRAY):  # an array of a mapped type: its builder, then .array()
+        return _builder(column, kind.item_type) + ".array()"
+    for mapped, build in _BUILDERS:
+        if isinstance(kind, mapped):
+            return build(column, kind)
+    raise UnsupportedForDrizzle(f"column {column.table.name}.{column.name}: type {kind!r}")
 
 
 def _default(column: Column[Any]) -> str:
@@ -107,8 +115,8 @@ def _default(column: Column[Any]) -> str:
         return ".defaultRandom()"
     if expression == "now()":
         return ".defaultNow()"
-    if re.fullmatch(r"\w+\(\)", expression):  # a function: costdb_uuidv7()
-        return f".default(sql`{expression}`)"
+    if re.fullmatch(r"\w+\(\)", expression) or isinstance(column.type, ARRAY):
+        return f".default(sql`{expression}`)"  # a function (costdb_uuidv7()) or an array
     if isinstance(column.type, Integer | Boolean):
         return f".default({expression})"
     literal = re.fullmatch(r"'([^'\\]*)'", expression)
@@ -147,11 +155,20 @@ def _index(index: Index) -> str:
     method = index.dialect_options["postgresql"]["using"]
     text_ = f"{builder}('{index.name}')"
     text_ += f".using('{method}', {columns})" if method else f".on({columns})"
+    where = index.dialect_options["postgresql"]["where"]
+    if where is not None:
+        text_ += f".where(sql`{where}`)"
     parameters = index.dialect_options["postgresql"]["with"]
     if parameters:
         listed = ", ".join(f"{key}: {value}" for key, value in parameters.items())
         text_ += f".with({{ {listed} }})"
     return text_
+
+
+def _unique(constraint: UniqueConstraint) -> str:
+    columns = ", ".join(f"table.{camel(column.name)}" for column in constraint.columns)
+    nulls = constraint.dialect_options["postgresql"]["nulls_not_distinct"]
+    return f"unique('{constraint.name}').on({columns})" + (".nullsNotDistinct()" if nulls else "")
 
 
 def _check(constraint: CheckConstraint) -> str:
@@ -170,6 +187,9 @@ def _table(table: Table) -> Iterator[str]:
         yield f"  primaryKey({{ name: '{key.name}', columns: [{columns}] }}),"
     for index in sorted(table.indexes, key=lambda index: str(index.name)):
         yield f"  {_index(index)},"
+    uniques = [c for c in table.constraints if isinstance(c, UniqueConstraint)]
+    for unique in sorted(uniques, key=lambda constraint: str(constraint.name)):
+        yield f"  {_unique(unique)},"
     checks = [c for c in table.constraints if isinstance(c, CheckConstraint)]
     for constraint in sorted(checks, key=lambda constraint: str(constraint.name)):
         yield f"  {_check(constraint)},"

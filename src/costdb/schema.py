@@ -32,6 +32,8 @@ from typing import Any
 
 from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -41,6 +43,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -417,6 +420,112 @@ class CostAggregate(Base):
     total_tokens: Mapped[int] = mapped_column(server_default=text("0"))
     call_count: Mapped[int] = mapped_column(server_default=text("0"))
     avg_latency: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default=text("'0'"))
+
+
+BUDGET_PERIODS = ("day", "week", "month")
+DEFAULT_ALERT_THRESHOLDS = (50, 80, 100)
+
+
+class Budget(Base):
+    """A spending limit per period for a project, a project's feature or a project's user
+    (``feature`` and ``user_id`` never both set), in the budget's time zone; one per scope and
+    period. ``costdb_budget_status()`` and the ``budget_status`` view read it; ``costdb budgets
+    check`` alerts at each threshold (percent of the limit, ascending, in (0, 100])."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id", "feature", "user_id", "period", postgresql_nulls_not_distinct=True
+        ),
+        CheckConstraint("feature IS NULL OR user_id IS NULL", name="one_scope"),
+        CheckConstraint(f"period IN {BUDGET_PERIODS!r}", name="period_valid"),
+        CheckConstraint("limit_usd > 0", name="limit_positive"),
+        CheckConstraint("costdb_thresholds_valid(alert_thresholds)", name="thresholds_valid"),
+        CheckConstraint(
+            "(timestamptz '2000-01-01 00:00+00' AT TIME ZONE time_zone) IS NOT NULL",
+            name="time_zone_valid",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    project_id: Mapped[str]
+    feature: Mapped[str | None]
+    user_id: Mapped[str | None]
+    period: Mapped[str] = mapped_column(doc="'day' | 'week' | 'month'")
+    time_zone: Mapped[str] = mapped_column(server_default=text("'UTC'"))
+    limit_usd: Mapped[Decimal] = mapped_column(Numeric())
+    alert_thresholds: Mapped[list[Decimal]] = mapped_column(
+        ARRAY(Numeric()), server_default=text("'{50,80,100}'")
+    )
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class BudgetAlert(Base):
+    """A threshold of a budget crossed in one period: recorded once (the unique key), with the
+    spend and the limit when it fired, then delivered by ``costdb budgets check`` (a webhook,
+    at least once: ``attempts``, ``next_attempt_at``, ``last_error``)."""
+
+    __tablename__ = "budget_alerts"
+    __table_args__ = (
+        Index(
+            "idx_budget_alerts_once", "budget_id", "period_start", "threshold_percent", unique=True
+        ),
+        Index(
+            "idx_budget_alerts_pending",
+            "next_attempt_at",
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+        *_non_negative("attempts"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    budget_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("budgets.id", ondelete="CASCADE"))
+    period_start: Mapped[datetime]
+    threshold_percent: Mapped[Decimal] = mapped_column(Numeric())
+    spend_usd: Mapped[Decimal] = mapped_column(Numeric())
+    limit_usd: Mapped[Decimal] = mapped_column(Numeric())
+    fired_at: Mapped[datetime] = _created_at()
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = _created_at()
+    last_error: Mapped[str | None]
+
+
+SPEND_SCOPES = ("project", "feature", "user")
+
+
+class SpendHourly(Base):
+    """Spend and calls per UTC hour of a project (``scope_key`` empty), of a project's
+    feature, and of a project's user: written by the hourly roll-up beside ``cost_aggregates``
+    (which has no user), read by the budget functions."""
+
+    __tablename__ = "costdb_spend_hourly"
+    __table_args__ = (CheckConstraint(f"scope IN {SPEND_SCOPES!r}", name="scope_valid"),)
+
+    project_id: Mapped[str] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(primary_key=True)
+    scope_key: Mapped[str] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    cost_usd: Mapped[Decimal] = mapped_column(Numeric())
+    calls: Mapped[int] = mapped_column(BigInteger())
+
+
+class RollupCoverage(Base):
+    """Per period kind, the one contiguous range the roll-ups have written (for ``hour``, up
+    to the last run, the hour in progress included in ``costdb_spend_hourly``): a reader takes
+    that range from the roll-ups and everything else from ``events``."""
+
+    __tablename__ = "costdb_rollup_coverage"
+    __table_args__ = (
+        CheckConstraint("period IN ('hour', 'day')", name="period_valid"),
+        CheckConstraint("covered_from < covered_until", name="range"),
+    )
+
+    period: Mapped[str] = mapped_column(primary_key=True)
+    covered_from: Mapped[datetime]
+    covered_until: Mapped[datetime]
 
 
 metadata = Base.metadata

@@ -15,6 +15,11 @@ cannot hold more than 2,147,483,647 tokens or calls or $999,999.999999 per key a
 a period that would exceed them stops the run with an error naming the key, and nothing of
 that period is written (never a wrapped or rounded number). A key whose events are all gone
 (retention) keeps its roll-up: roll-ups outlive raw events.
+
+An hourly run also writes, in the same transactions and from the same per-call costs, the
+budgets' spend per hour of each project, feature and user (``costdb_spend_hourly``), the hour
+in progress up to the run's end included, and every run extends ``costdb_rollup_coverage``:
+up to when a reader may take the spend from the roll-ups rather than from the calls.
 """
 
 from __future__ import annotations
@@ -40,16 +45,31 @@ COST_MAX = Decimal("999999.999999")  # numeric(12,6)
 WORK_MEM = "64MB"
 LOCK_NAMESPACE = 0x636F7374  # "cost": the first key of the per-period advisory lock
 
-AGGREGATE = """
-CREATE TEMPORARY TABLE costdb_rollup_period ON COMMIT DROP AS
-SELECT project_id, feature, model, date_trunc(%(period)s, created_at, 'UTC') AS period_start,
+# Each call is priced once, into per-(key, user) sums; cost_aggregates and the hourly spend
+# per scope are both regrouped from them. The mean latency is sum / count over the same
+# integers avg() would sum and count: the same numeric division, the same value.
+DETAIL = """
+CREATE TEMPORARY TABLE costdb_rollup_detail ON COMMIT DROP AS
+SELECT project_id, feature, model, user_id,
+       date_trunc(%(period)s, created_at, 'UTC') AS period_start,
        sum(coalesce(computed_cost_usd, estimated_cost_usd)) AS total_cost,
        sum(input_tokens::bigint + output_tokens) AS total_tokens,
        count(*) AS call_count,
-       round(avg(latency_ms), 2) AS avg_latency
+       sum(latency_ms::bigint) AS total_latency
 FROM events_with_cost
 WHERE created_at >= %(start)s AND created_at < %(end)s
-GROUP BY project_id, feature, model, 4
+GROUP BY project_id, feature, model, user_id, 5
+"""
+
+AGGREGATE = """
+CREATE TEMPORARY TABLE costdb_rollup_period ON COMMIT DROP AS
+SELECT project_id, feature, model, period_start,
+       sum(total_cost) AS total_cost,
+       sum(total_tokens) AS total_tokens,
+       sum(call_count) AS call_count,
+       round(sum(total_latency)::numeric / sum(call_count), 2) AS avg_latency
+FROM costdb_rollup_detail
+GROUP BY project_id, feature, model, period_start
 """
 
 OVERFLOW = """
@@ -71,6 +91,40 @@ SET total_cost = EXCLUDED.total_cost, total_tokens = EXCLUDED.total_tokens,
 WHERE (a.total_cost, a.total_tokens, a.call_count, a.avg_latency)
       IS DISTINCT FROM
       (EXCLUDED.total_cost, EXCLUDED.total_tokens, EXCLUDED.call_count, EXCLUDED.avg_latency)
+"""
+
+# The budgets' hourly spend per project, per (project, feature) and per (project, user).
+SPEND_UPSERT = """
+INSERT INTO costdb_spend_hourly AS s (project_id, scope, scope_key, hour, cost_usd, calls)
+SELECT project_id, 'project', '', period_start, sum(total_cost), sum(call_count)
+FROM costdb_rollup_detail GROUP BY project_id, period_start
+UNION ALL
+SELECT project_id, 'feature', feature, period_start, sum(total_cost), sum(call_count)
+FROM costdb_rollup_detail GROUP BY project_id, feature, period_start
+UNION ALL
+SELECT project_id, 'user', user_id, period_start, sum(total_cost), sum(call_count)
+FROM costdb_rollup_detail WHERE user_id IS NOT NULL GROUP BY project_id, user_id, period_start
+ON CONFLICT (project_id, scope, scope_key, hour) DO UPDATE
+SET cost_usd = EXCLUDED.cost_usd, calls = EXCLUDED.calls
+WHERE (s.cost_usd, s.calls) IS DISTINCT FROM (EXCLUDED.cost_usd, EXCLUDED.calls)
+"""
+
+# The one contiguous range of closed periods written: a run that meets or overlaps it extends
+# it; a run after a gap starts it again (the periods before the gap are not known to be whole).
+COVERAGE = """
+INSERT INTO costdb_rollup_coverage AS c (period, covered_from, covered_until)
+VALUES (%(period)s, %(start)s, %(end)s)
+ON CONFLICT (period) DO UPDATE
+SET covered_from = CASE
+      WHEN EXCLUDED.covered_from <= c.covered_until AND EXCLUDED.covered_until >= c.covered_from
+        THEN least(c.covered_from, EXCLUDED.covered_from)
+      WHEN EXCLUDED.covered_until > c.covered_until THEN EXCLUDED.covered_from
+      ELSE c.covered_from END,
+    covered_until = CASE
+      WHEN EXCLUDED.covered_from <= c.covered_until AND EXCLUDED.covered_until >= c.covered_from
+        THEN greatest(c.covered_until, EXCLUDED.covered_until)
+      WHEN EXCLUDED.covered_until > c.covered_until THEN EXCLUDED.covered_until
+      ELSE c.covered_until END
 """
 
 
@@ -150,12 +204,52 @@ def roll_up_chunk(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (LOCK_NAMESPACE, f"{period}:{start.isoformat()}"),
             )
+        connection.execute(DETAIL, parameters)
         keys = connection.execute(AGGREGATE, parameters).rowcount  # CREATE TABLE AS: rows
         overflow = connection.execute(OVERFLOW, parameters).fetchone()
         if overflow is not None:
             raise _overflow_error(overflow, period)
         written = connection.execute(UPSERT, parameters).rowcount
+        if period == "hour":
+            connection.execute(SPEND_UPSERT)
     return ChunkResult(len(starts), keys, max(written, 0))
+
+
+def _extend_coverage(
+    connection: psycopg.Connection[Any], period: str, starts: list[datetime]
+) -> None:
+    """Record the contiguous range just written (``costdb_rollup_coverage``)."""
+    if not starts:
+        return
+    with connection.transaction():
+        connection.execute(
+            COVERAGE, {"period": period, "start": starts[0], "end": starts[-1] + PERIODS[period]}
+        )
+
+
+def _roll_up_open_hour(connection: psycopg.Connection[Any], until: datetime) -> None:
+    """The budgets' spend of the hour in progress, from its start to ``until``, and the
+    coverage moved to ``until``: a budget then prices only the calls since this run one by one.
+    Only at the frontier: a run whose ``until`` is older than what is covered leaves the newer
+    partial hour alone. The next run recomputes it (and, once it has ended, as a closed hour)."""
+    start = period_start(until, "hour")
+    if start == until:
+        return
+    with connection.transaction():
+        connection.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            (LOCK_NAMESPACE, f"hour:{start.isoformat()}"),
+        )
+        frontier = connection.execute(
+            "SELECT covered_until FROM costdb_rollup_coverage WHERE period = 'hour' FOR UPDATE"
+        ).fetchone()
+        if frontier is None or not start <= frontier[0] <= until:
+            return
+        connection.execute(DETAIL, {"period": "hour", "start": start, "end": until})
+        connection.execute(SPEND_UPSERT)
+        connection.execute(
+            "UPDATE costdb_rollup_coverage SET covered_until = %s WHERE period = 'hour'", (until,)
+        )
 
 
 @dataclass(frozen=True)
@@ -183,6 +277,9 @@ def roll_up(
     starts = sorted(set(closed_periods(since, until, period)) | set(repriced))
     results = [roll_up_chunk(connection, period, chunk) for chunk in _by_day(starts)]
     clear(connection, period, pending)
+    _extend_coverage(connection, period, list(closed_periods(since, until, period)))
+    if period == "hour":
+        _roll_up_open_hour(connection, until)
     summary = RollupSummary(
         period,
         sum(result.periods for result in results),

@@ -10,6 +10,10 @@ layout, read by the distribution step and written into the probe's manifest.
   roll-ups reads one shard, and the roll-up's ``ON CONFLICT`` key contains the column.
 - The pricing tables are reference tables (a copy on every node): every cost computation joins
   them with events, wherever the events are.
+- ``costdb_spend_hourly`` is distributed by ``project_id`` and co-located with
+  ``cost_aggregates``: a budget reads one project's hours from one shard. ``budgets``,
+  ``budget_alerts`` and ``costdb_rollup_coverage`` are small reference tables (the alerts'
+  foreign key needs its budgets on the same node).
 
 Citus requires every unique constraint of a distributed table to contain its distribution
 column, so the primary keys of the three tables not distributed by ``id`` become
@@ -49,6 +53,9 @@ PLACEMENTS = (
     Placement("model_pricing_tiers", "reference"),
     Placement("costdb_model_names", "reference"),
     Placement("costdb_repricing", "reference"),
+    Placement("costdb_rollup_coverage", "reference"),
+    Placement("budgets", "reference"),
+    Placement("budget_alerts", "reference"),
     Placement("events", "distributed", "id"),
     Placement(
         "prompt_analysis", "distributed", "event_id", "events", primary_key=("event_id", "id")
@@ -57,6 +64,7 @@ PLACEMENTS = (
         "prompt_embeddings", "distributed", "event_id", "events", primary_key=("event_id", "id")
     ),
     Placement("cost_aggregates", "distributed", "project_id", primary_key=("project_id", "id")),
+    Placement("costdb_spend_hourly", "distributed", "project_id", "cost_aggregates"),
 )
 """In the order they are placed: reference tables first (others' foreign keys point at them),
 then each co-location group's first table before the tables co-located with it."""
