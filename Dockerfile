@@ -42,10 +42,25 @@ RUN --mount=type=bind,from=wheel,source=/dist,target=/dist \
  && /opt/costdb/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps /dist/*.whl \
  && /opt/costdb/bin/pip uninstall --yes --quiet pip \
  && find /opt/costdb -name '__pycache__' -prune -exec rm -rf {} +
+# The SBOM of that environment (cyclonedx-py, pinned with hashes, in a throwaway virtualenv);
+# the db stage adds its Debian packages.
+RUN --mount=type=bind,source=docker/sbom,target=/sbom \
+    mkdir /opt/costdb-sbom \
+ && python3 -m venv /tmp/sbom-tool \
+ && /tmp/sbom-tool/bin/pip install --no-cache-dir --disable-pip-version-check --quiet \
+      --require-hashes --only-binary=:all: -r /sbom/requirements.lock \
+ && /tmp/sbom-tool/bin/cyclonedx-py environment --of JSON -o /opt/costdb-sbom/python.cdx.json \
+      /opt/costdb/bin/python \
+ && rm -rf /tmp/sbom-tool
 
 # --- db ----------------------------------------------------------------------------------
 FROM ${PGVECTOR_IMAGE} AS db
+# The release workflow passes the version and the commit; a local build says "dev".
+ARG COSTDB_VERSION=dev
+ARG COSTDB_REVISION=unknown
 LABEL org.opencontainers.image.title="costdb-db" \
+      org.opencontainers.image.version="${COSTDB_VERSION}" \
+      org.opencontainers.image.revision="${COSTDB_REVISION}" \
       org.opencontainers.image.description="PostgreSQL 17 + pgvector that migrates its costdb schema on start and probes it" \
       org.opencontainers.image.source="https://example.invalid/costdb" \
       org.opencontainers.image.licenses="MIT"
@@ -55,6 +70,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY --from=db-python /opt/costdb /opt/costdb
+# The image's SBOM (CycloneDX JSON): its Python environment and its Debian packages.
+RUN --mount=type=bind,source=docker/sbom,target=/sbom \
+    --mount=type=bind,from=db-python,source=/opt/costdb-sbom,target=/python-sbom \
+    python3 /sbom/add-debian-packages.py /python-sbom/python.cdx.json \
+      /usr/share/doc/costdb/sbom.cdx.json costdb-db "${COSTDB_VERSION}"
 COPY --chmod=0755 initdb/ /docker-entrypoint-initdb.d/
 COPY --chmod=0755 docker/db-entrypoint.sh docker/db-healthcheck.sh docker/costdb-role.sh /usr/local/bin/
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -72,7 +92,12 @@ CMD ["postgres"]
 
 # --- tools -------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS tools
+# The release workflow passes the version and the commit; a local build says "dev".
+ARG COSTDB_VERSION=dev
+ARG COSTDB_REVISION=unknown
 LABEL org.opencontainers.image.title="costdb-tools" \
+      org.opencontainers.image.version="${COSTDB_VERSION}" \
+      org.opencontainers.image.revision="${COSTDB_REVISION}" \
       org.opencontainers.image.description="costdb migrate (sidecar) and the costdb health server" \
       org.opencontainers.image.source="https://example.invalid/costdb" \
       org.opencontainers.image.licenses="MIT"
@@ -86,6 +111,17 @@ RUN --mount=type=bind,from=wheel,source=/dist,target=/dist \
     pip install --no-cache-dir --require-hashes --only-binary=:all: -r /tmp/requirements.lock \
  && pip install --no-cache-dir --no-deps /dist/*.whl \
  && rm /tmp/requirements.lock
+# The image's SBOM (CycloneDX JSON): its Python environment (cyclonedx-py, pinned with hashes,
+# in a throwaway virtualenv) and its Debian packages.
+RUN --mount=type=bind,source=docker/sbom,target=/sbom \
+    python -m venv /tmp/sbom-tool \
+ && /tmp/sbom-tool/bin/pip install --no-cache-dir --quiet \
+      --require-hashes --only-binary=:all: -r /sbom/requirements.lock \
+ && /tmp/sbom-tool/bin/cyclonedx-py environment --of JSON -o /tmp/python.cdx.json \
+      /usr/local/bin/python \
+ && python /sbom/add-debian-packages.py /tmp/python.cdx.json \
+      /usr/share/doc/costdb/sbom.cdx.json costdb-tools "${COSTDB_VERSION}" \
+ && rm -rf /tmp/sbom-tool /tmp/python.cdx.json
 USER 10001:10001
 EXPOSE 8080
 # The health server's own readiness: longer than its probe's --timeout (5 s), so a slow

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help postgres node citus test test-fast lint fmt lock manifest bench up down status clean
+.PHONY: help postgres node citus registry test test-fast lint fmt lock manifest bench up down status clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,9 +25,13 @@ node:  ## install Node.js + npm from Debian's packages if missing (the TypeScrip
 citus:  ## build the Citus extension from source if missing (CITUS_SOURCE=tarball or URL; asks for sudo)
 	@bash scripts/provision-citus.sh
 
-test: $(BIN)/costdb postgres node  ## provision PostgreSQL + pgvector, Node.js and Citus if missing, run every test
+registry:  ## install the CNCF Distribution registry (Debian's docker-registry) if missing: the pull test
+	@bash scripts/provision-registry.sh
+
+test: $(BIN)/costdb postgres node  ## provision PostgreSQL + pgvector, Node.js, Citus (and, with Docker, a registry), run every test
 	@bash scripts/provision-citus.sh \
 	  || echo "make test: Citus could not be built; the Citus-mode tests will be skipped" >&2
+	@if command -v docker >/dev/null; then bash scripts/provision-registry.sh; fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: $(BIN)/costdb postgres  ## the quick lane: no cluster or container of a test's own
@@ -42,7 +46,7 @@ lint: $(BIN)/costdb  ## ruff, mypy, squawk on each migration's SQL, hadolint, Co
 	$(BIN)/squawk $(VENV)/migrations-sql/*.sql
 	$(BIN)/hadolint Dockerfile docker/citus/Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/db.yaml deploy/kubernetes/health.yaml deploy/kubernetes/maintenance.yaml
 	bash -n scripts/*.sh initdb/*.sh docker/*.sh
@@ -58,6 +62,9 @@ lock: $(BIN)/costdb  ## pin the images' Python dependencies (with hashes) after 
 	@{ sed -n '1,2p' requirements.lock; $(BIN)/uv pip compile pyproject.toml --universal \
 	  --python-version 3.11 --generate-hashes --no-header --quiet; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
+	@{ sed -n '1p' docker/sbom/requirements.lock; $(BIN)/uv pip compile docker/sbom/requirements.in \
+	  --universal --python-version 3.11 --generate-hashes --no-header --quiet; } > docker/sbom/requirements.lock.new
+	mv docker/sbom/requirements.lock.new docker/sbom/requirements.lock
 
 manifest: $(BIN)/costdb postgres  ## regenerate the probe's manifest after a new migration (a throwaway server)
 	$(BIN)/python -m testsupport.manifest_writer

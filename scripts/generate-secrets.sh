@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create the Compose stack's secrets once: ./secrets/<name>, random, never committed.
+# Optional: `docker compose up` makes the stack's passwords itself on the first `up`. Run this
+# (before that first `up`) to keep them as files of your own: ./secrets/<name>, random, never
+# committed; the stack takes them instead of making its own.
 #
 # The directory is private (0700) so nobody else on this host can read the files; the files
 # themselves are 0644 because Compose bind-mounts them into containers whose users

@@ -5,21 +5,14 @@
 # Idempotent: a machine with node and npm on its PATH is left untouched.
 set -euo pipefail
 
-log() { printf 'provision: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/provision-common.sh
+. "$(dirname "$0")/provision-common.sh"
 
 if command -v node >/dev/null && command -v npm >/dev/null; then
   log "Node.js $(node --version) and npm $(npm --version) already installed; nothing to do"
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || die "run as root (it installs Debian packages)"
-  log "installing Debian packages needs root: re-running with sudo"
-  exec sudo bash "$0" "$@"
-fi
-command -v apt-get >/dev/null || die "this script supports Debian only (apt-get not found)"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+become_root_for_apt "$0" "$@"
 log "installing nodejs and npm"
 apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 command -v npm >/dev/null || die "npm installed but not on PATH"

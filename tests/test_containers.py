@@ -7,6 +7,7 @@ its own project, ports, volume and secrets.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import urllib.request
@@ -37,10 +38,12 @@ from testsupport.containers import (
     wait_for_health,
 )
 from testsupport.migration_fixtures import HEAD, revision_source
+from testsupport.registry import image_labels, local_registry
 from testsupport.spec_rows import kept_rows, spec_rows, write_spec_rows
 from testsupport.webhook_receiver import webhook_receiver
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+SBOM_PATH = "/usr/share/doc/costdb/sbom.cdx.json"
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +74,31 @@ def _readyz(stack: Stack) -> tuple[int, dict[str, object]]:
     url = f"http://127.0.0.1:{stack.health_port}/readyz"
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.status, json.load(response)
+
+
+def test_a_fresh_checkout_comes_up_first_time_and_keeps_the_passwords_it_made(
+    images: None, tmp_path: Path
+) -> None:
+    """`docker compose up --wait` with no step before it: no ./secrets, no variable."""
+    stack = Stack(tmp_path, own_secrets=False)
+    try:
+        first = stack.up()
+        assert first.returncode == 0, first.stderr + stack.logs("secrets")
+        password = stack.password("costdb_app_password")
+        assert len(password) == 32
+        assert not (tmp_path / "secrets").exists()  # nothing written into the checkout
+        with psycopg.connect(stack.role("costdb_app").conninfo("test")) as connection:
+            assert connection.execute("SELECT current_user").fetchone() == ("costdb_app",)
+        stopped = stack.compose("down")  # the volumes stay
+        assert stopped.returncode == 0, stopped.stderr
+        again = stack.up()
+        assert again.returncode == 0, again.stderr
+        assert stack.password("costdb_app_password") == password
+        made = stack.logs("secrets")
+        assert "kept costdb_app_password" in made and password not in made
+    finally:
+        stack.down()
+    assert stack.leftovers() == []
 
 
 def test_up_wait_returns_with_the_schema_migrated_and_verified(running: Stack) -> None:
@@ -226,6 +254,84 @@ def test_the_db_image_alone_comes_up_with_its_schema(images: None) -> None:
         assert "pw-" not in run("docker", "logs", name).stderr
     finally:
         run("docker", "rm", "--force", "--volumes", name)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    try:
+        with local_registry(tmp_path) as address:
+            yield address
+    except FileNotFoundError as missing:
+        pytest.skip(f"no registry to push to: {missing}")
+
+
+def _push(local: str, remote: str) -> str:
+    """``docker push`` under ``remote``; the digest the registry stored."""
+    run("docker", "tag", local, remote, check=True)
+    pushed = run("docker", "push", remote)
+    assert pushed.returncode == 0, pushed.stderr
+    found = re.search(r"digest: (sha256:[0-9a-f]{64})", pushed.stdout)
+    assert found is not None, pushed.stdout
+    run("docker", "rmi", remote, check=True)
+    return found.group(1)
+
+
+def test_both_images_round_trip_a_registry_and_the_db_image_pulled_by_digest_runs_alone(
+    images: None, registry: str
+) -> None:
+    """What staging does: pull the published image by digest and run it alone to healthy."""
+    digests = {
+        name: _push(local, f"{registry}/{name}:0.0.0-test")
+        for name, local in (("costdb-db", DB_IMAGE), ("costdb-tools", TOOLS_IMAGE))
+    }
+    pinned = f"{registry}/costdb-db@{digests['costdb-db']}"
+    local_id = run("docker", "image", "inspect", "--format", "{{.Id}}", DB_IMAGE, check=True)
+    name = ""
+    try:
+        run("docker", "rmi", "--force", local_id.stdout.strip(), check=True)  # gone from here
+        assert run("docker", "image", "inspect", pinned).returncode != 0
+        pulled = run("docker", "pull", pinned)
+        assert pulled.returncode == 0, pulled.stderr
+        assert f"Digest: {digests['costdb-db']}" in pulled.stdout, pulled.stdout
+        name = run_detached(pinned, "costdb-test-pulled")
+        assert wait_for_health(name, "healthy", timeout=180).startswith("healthy: ")
+    finally:
+        if name:
+            run("docker", "rm", "--force", "--volumes", name)
+        if run("docker", "image", "inspect", DB_IMAGE).returncode != 0:
+            run("docker", "tag", pinned, DB_IMAGE, check=True)  # for the tests after this one
+        run("docker", "rmi", pinned)
+    for name, digest in digests.items():
+        labels = image_labels(registry, name, digest)
+        assert labels["org.opencontainers.image.title"] == name
+        for key in ("source", "version", "revision", "licenses", "description"):
+            assert labels[f"org.opencontainers.image.{key}"], key
+    missing = run("docker", "pull", f"{registry}/costdb-db@sha256:{'0' * 64}")
+    assert missing.returncode != 0
+    assert "manifest unknown" in missing.stderr or "not found" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("image", "title", "debian_package"),
+    [(DB_IMAGE, "costdb-db", "postgresql-17"), (TOOLS_IMAGE, "costdb-tools", "libc6")],
+    ids=["db", "tools"],
+)
+def test_each_image_carries_its_sbom(
+    images: None, image: str, title: str, debian_package: str
+) -> None:
+    shown = run("docker", "run", "--rm", "--entrypoint", "cat", image, SBOM_PATH, check=True)
+    sbom = json.loads(shown.stdout)
+    assert (sbom["bomFormat"], sbom["metadata"]["component"]["name"]) == ("CycloneDX", title)
+    names = {component["name"] for component in sbom["components"]}
+    assert "costdb" in names  # installed from its wheel: no PyPI package URL
+    purls = [component.get("purl", "") for component in sbom["components"]]
+    for prefix in (
+        "pkg:pypi/psycopg@",
+        "pkg:pypi/sqlalchemy@",
+        f"pkg:deb/debian/{debian_package}@",
+    ):
+        assert any(purl.startswith(prefix) for purl in purls), prefix
+    assert not any(purl.startswith("pkg:pypi/cyclonedx") for purl in purls)  # the tool is gone
 
 
 def test_the_tools_image_runs_as_a_named_non_root_user_and_group(images: None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from costdb.settings import load_settings
+from costdb.stack_secrets import NAMES
 from testsupport.cli_runner import clean_environment, run_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,8 +101,9 @@ def test_dockerignore_keeps_secrets_and_local_data_out_of_the_build() -> None:
 
 def test_compose_starts_everything_in_order() -> None:
     services = _yaml("docker-compose.yml")["services"]
-    assert services["healthcheck"]["depends_on"] == {"db": {"condition": "service_started"}}
-    assert services["example-app"]["depends_on"] == {"db": {"condition": "service_healthy"}}
+    made = {"secrets": {"condition": "service_completed_successfully"}}
+    assert services["healthcheck"]["depends_on"] == made | {"db": {"condition": "service_started"}}
+    assert services["example-app"]["depends_on"] == made | {"db": {"condition": "service_healthy"}}
     assert services["example-app"]["profiles"] == ["example"]
     assert services["example-app"]["init"] is True
     assert "disable" not in services["example-app"]["healthcheck"]  # `up --wait` needs one
@@ -113,7 +116,7 @@ def test_compose_starts_everything_in_order() -> None:
     assert any(volume.endswith(":/var/lib/postgresql/data") for volume in db["volumes"])
 
 
-@pytest.mark.parametrize("service", ["migrate", "healthcheck"])
+@pytest.mark.parametrize("service", ["migrate", "healthcheck", "secrets", "rollup", "prices"])
 def test_compose_commands_parse_as_costdb_commands(service: str) -> None:
     command = _yaml("docker-compose.yml")["services"][service]["command"]
     result = run_module("costdb", *command, "--help", env=clean_environment())
@@ -127,11 +130,23 @@ def _secret_names_created_by_the_script() -> set[str]:
     return set(shlex.split(names.group(1)))
 
 
-def test_compose_secrets_are_the_files_the_script_generates() -> None:
+def test_compose_makes_the_passwords_the_script_would_and_every_service_reads_them() -> None:
     compose = _yaml("docker-compose.yml")
-    files = {name: spec["file"] for name, spec in compose["secrets"].items()}
-    assert set(files) == _secret_names_created_by_the_script()
-    assert all(path == f"./secrets/{name}" for name, path in files.items())
+    assert set(NAMES) == _secret_names_created_by_the_script()
+    maker = compose["services"]["secrets"]
+    assert maker["command"][:2] == ["secrets", "init"]
+    assert "/project/secrets" in maker["command"] and ".:/project:ro" in maker["volumes"]
+    readers = [
+        (name, spec)
+        for name, spec in compose["services"].items()
+        if any("/run/secrets/" in str(value) for value in (spec.get("environment") or {}).values())
+    ]
+    assert len(readers) >= 10
+    for name, spec in readers:
+        assert "secrets:/run/secrets:ro" in spec["volumes"], name
+        condition = spec["depends_on"]["secrets"]["condition"]
+        assert condition == "service_completed_successfully", name
+    assert "secrets" not in compose  # no bind-mounted secret that must exist before `up`
     gitignore = (REPO / ".gitignore").read_text().splitlines()
     assert "/secrets/" in gitignore
 
@@ -146,7 +161,7 @@ def test_compose_environment_configures_each_tool(service: str, role: str, tmp_p
         for key, value in spec["environment"].items()
     }
     mounted = Path(environment["PGPASSWORD_FILE"])
-    assert mounted.name in spec["secrets"]
+    assert mounted.name in NAMES and "secrets:/run/secrets:ro" in spec["volumes"]
     secret = tmp_path / mounted.name
     secret.write_text("pw\n")
     settings = load_settings(environment | {"PGPASSWORD_FILE": str(secret)})
@@ -321,3 +336,47 @@ def test_kubernetes_runs_the_maintenance_jobs_as_the_app_role(job: str) -> None:
     assert str(Path(env["PGPASSWORD_FILE"]).parent) in mounts
     result = run_module("costdb", *container["args"], "--help", env=clean_environment())
     assert result.returncode == 0, result.stderr
+
+
+def _release_notes(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(REPO / "scripts" / "release-notes.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_release_notes_are_the_changelogs_section_or_one_line_refusing() -> None:
+    notes = _release_notes("0.1.0")
+    assert notes.returncode == 0, notes.stderr
+    assert notes.stdout.startswith("### Added\n")
+    assert "## [" not in notes.stdout  # the next section is not included
+    missing = _release_notes("9.9.9")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.strip().splitlines() == [
+        'release-notes: error: CHANGELOG.md has no entry for 9.9.9 (add a "## [9.9.9] -'
+        ' YYYY-MM-DD" section)'
+    ]
+    assert _release_notes().returncode == 2
+
+
+def test_the_release_workflow_publishes_signed_multiarch_images_with_notes() -> None:
+    workflow = _yaml(".github/workflows/release.yml")
+    assert workflow[True]["push"]["tags"] == ["v*"]  # YAML reads the key `on` as True
+    jobs = workflow["jobs"]
+    notes_step = " ".join(step.get("run", "") for step in jobs["notes"]["steps"])
+    assert "scripts/release-notes.sh" in notes_step
+    images = jobs["images"]
+    assert images["strategy"]["matrix"]["target"] == ["db", "tools"]
+    assert images["permissions"]["id-token"] == "write"
+    steps = {step.get("id") or step.get("name") or step["uses"]: step for step in images["steps"]}
+    build = steps["build"]["with"]
+    assert build["platforms"] == "linux/amd64,linux/arm64"
+    assert (build["sbom"], build["provenance"], build["push"]) == (True, "mode=max", True)
+    tags = steps["meta"]["with"]["tags"]
+    for pattern in ("pattern={{version}}", "pattern={{major}}.{{minor}}", "prefix=pg17-"):
+        assert pattern in tags
+    assert "cosign sign --yes" in steps["sign the pushed digest (keyless)"]["run"]
+    assert jobs["release"]["permissions"]["contents"] == "write"

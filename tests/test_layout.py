@@ -44,6 +44,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.pricing",
         "costdb.schema",
         "costdb.settings",
+        "costdb.stack_secrets",
         "costdb.unpriced",
     ),
     1: ("costdb.verify", "costdb.verify.catalog", "costdb.verify.checks", "costdb.verify.manifest"),

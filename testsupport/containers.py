@@ -171,7 +171,9 @@ def run_detached(image: str, prefix: str) -> str:
 class Stack:
     """The Compose stack under its own project name, ports, volume and secrets."""
 
-    def __init__(self, directory: Path, *, db_image: str = DB_IMAGE) -> None:
+    def __init__(
+        self, directory: Path, *, db_image: str = DB_IMAGE, own_secrets: bool = True
+    ) -> None:
         self.directory = directory
         self.project = f"costdb-test-{secrets.token_hex(4)}"
         self.db_port = free_port()
@@ -181,6 +183,8 @@ class Stack:
         self.db_image = db_image
         self.environment: dict[str, str] = {}
         """More variables for Compose to substitute (``COSTDB_BUDGET_WEBHOOK_URL``)."""
+        if not own_secrets:  # a fresh checkout: the stack makes its passwords
+            return
         (directory / "secrets").mkdir(exist_ok=True)
         for name in SECRET_NAMES:
             (directory / "secrets" / name).write_text(secrets.token_urlsafe(24))
@@ -242,7 +246,14 @@ class Stack:
         return f"{self.project}-{service}-1"
 
     def password(self, name: str) -> str:
-        return (self.directory / "secrets" / name).read_text()
+        """The password the stack uses: the test's own, else the one the stack made (read as
+        the README says)."""
+        given = self.directory / "secrets" / name
+        if given.exists():
+            return given.read_text()
+        shown = self.compose("exec", "-T", "db", "cat", f"/run/secrets/{name}")
+        assert shown.returncode == 0, shown.stderr
+        return shown.stdout
 
     def role(
         self, role: str, database: str = "costdb", port: int | None = None

@@ -293,6 +293,35 @@ cli.add_command(budgets)
 
 
 @cli.group()
+def secrets() -> None:
+    """The Compose stack's passwords."""
+
+
+@secrets.command("init")
+@click.option(
+    "--into",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The directory the services read the passwords from (the stack's secrets volume).",
+)
+@click.option(
+    "--from",
+    "given",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A directory of passwords to take instead (./secrets, generate-secrets.sh's).",
+)
+def secrets_init(into: Path, given: Path | None) -> None:
+    """Make each missing password (32 random letters and digits), keep those already made,
+    take those given; never print one."""
+    from costdb.stack_secrets import ensure_secrets  # noqa: PLC0415
+
+    for outcome in ensure_secrets(into, given):
+        source = f" from {given}" if outcome.action == "taken" else ""
+        click.echo(f"{outcome.action} {outcome.name}{source}")
+
+
+@cli.group()
 def prices() -> None:
     """Model prices from the public list: sync them, see which calls no price covers."""
 
