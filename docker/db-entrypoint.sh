@@ -67,7 +67,11 @@ server_pid=$!
 
 # First boot: the official entrypoint runs initdb/ on a Unix-socket-only server, so TCP
 # answers only once the real server runs. A failed first boot ends the entrypoint instead.
-until pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --quiet; do
+# pg_isready names the superuser: without a user it would ask for "root" (this script's user),
+# and the server would log `FATAL: role "root" does not exist` at every start; with an existing
+# role it leaves at the password request, which the server does not log.
+until pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --username="${POSTGRES_USER:-postgres}" \
+    --dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" --quiet; do
   if [ "$stopping" = true ]; then  # a stop during the first boot: insist until it is down
     kill -INT "$server_pid" 2>/dev/null || true
   fi

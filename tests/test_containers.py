@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import time
 import urllib.request
@@ -18,12 +19,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from costdb.local.cluster import free_port
 from testsupport.cli_runner import clean_environment, run_module
 from testsupport.containers import (
     CITUS_COORDINATOR_IMAGE,
     CITUS_DOCKERFILE,
     CITUS_WORKER_IMAGE,
     DB_IMAGE,
+    IMAGE_PASSWORDS,
     REPO,
     TOOLS_IMAGE,
     Stack,
@@ -229,29 +232,75 @@ def test_the_db_container_stops_cleanly_on_sigterm_with_nothing_left(running: St
     assert "database system is shut down" in running.logs("db")
 
 
-def test_a_failed_first_boot_names_the_secret_and_the_volume_is_refused_for_ever(
-    stack: Stack,
-) -> None:
+def test_an_empty_password_file_stops_compose_before_the_database_starts(stack: Stack) -> None:
     (stack.directory / "secrets" / "costdb_app_password").write_text("")
-    stack.up()  # fails: the db never becomes healthy
-    db = stack.container("db")
-    time.sleep(3)  # a restart or two
-    logs = stack.logs("db")
-    assert (
-        "20-roles.sh: COSTDB_APP_PASSWORD_FILE: /run/secrets/costdb_app_password is empty" in logs
+    started = stack.up()
+    assert started.returncode != 0
+    assert "secrets" in started.stderr  # Compose names the one-shot service that failed
+    refused = (
+        "costdb: error: /project/secrets/costdb_app_password: a password file holds one"
+        " non-empty line"
     )
-    assert "every later start refuses it" in logs
-    assert "this volume can never become healthy: remove it (docker compose down --volumes" in logs
-    assert health_of(db)[0] != "healthy"
-    assert "password authentication failed" not in logs
+    assert any(line.endswith(refused) for line in stack.logs("secrets").splitlines())
+    db = run("docker", "inspect", "--format", "{{.State.StartedAt}}", stack.container("db"))
+    assert db.returncode != 0 or db.stdout.startswith("0001-01-01")  # never started
 
 
-def test_the_db_image_alone_comes_up_with_its_schema(images: None) -> None:
+def test_a_failed_first_boot_names_the_secret_and_the_volume_is_refused_for_ever(
+    images: None, tmp_path: Path
+) -> None:
+    empty = tmp_path / "costdb_app_password"
+    empty.write_text("")
+    empty.chmod(0o644)
+    name = f"costdb-test-first-boot-{secrets.token_hex(4)}"
+    passwords = [
+        f"{key}=pw-{key.lower()}" for key in IMAGE_PASSWORDS if key != "COSTDB_APP_PASSWORD"
+    ]
+    options = [part for value in passwords for part in ("--env", value)]
+    started = run(
+        *("docker", "run", "--detach", "--name", name, "--restart", "unless-stopped"),
+        *options,
+        *("--env", "POSTGRES_DB=costdb"),
+        *("--env", "COSTDB_APP_PASSWORD_FILE=/run/secrets/costdb_app_password"),
+        *("--volume", f"{empty}:/run/secrets/costdb_app_password:ro"),
+        *("--volume", f"{name}:/var/lib/postgresql/data"),
+        DB_IMAGE,
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        deadline = time.monotonic() + 90  # the first boot fails, then a restart or two
+        text = ""
+        while "can never become healthy" not in text and time.monotonic() < deadline:
+            time.sleep(1)
+            logs = run("docker", "logs", name)
+            text = logs.stdout + logs.stderr
+        assert (
+            "20-roles.sh: COSTDB_APP_PASSWORD_FILE: /run/secrets/costdb_app_password is empty"
+            in text
+        )
+        assert "every later start refuses it" in text
+        assert "this volume can never become healthy: remove it" in text
+        assert health_of(name)[0] != "healthy"
+        assert "password authentication failed" not in text
+    finally:
+        run("docker", "rm", "--force", name)
+        run("docker", "volume", "rm", name)
+
+
+def test_the_db_image_alone_comes_up_with_its_schema_and_a_clean_log(images: None) -> None:
     name = run_detached(DB_IMAGE, "costdb-test-alone")
     try:
         output = wait_for_health(name, "healthy", timeout=120)
         assert output.startswith("healthy: ")
-        assert "pw-" not in run("docker", "logs", name).stderr
+        time.sleep(12)  # a later health check or two, as on a healthy day
+        logs = run("docker", "logs", name)
+        assert "pw-" not in logs.stdout + logs.stderr
+        alarming = [
+            line
+            for line in (logs.stdout + logs.stderr).splitlines()
+            if any(level in line for level in ("FATAL:", "ERROR:", "PANIC:"))
+        ]
+        assert alarming == []  # a healthy start logs no FATAL or ERROR line
     finally:
         run("docker", "rm", "--force", "--volumes", name)
 
@@ -309,6 +358,12 @@ def test_both_images_round_trip_a_registry_and_the_db_image_pulled_by_digest_run
     missing = run("docker", "pull", f"{registry}/costdb-db@sha256:{'0' * 64}")
     assert missing.returncode != 0
     assert "manifest unknown" in missing.stderr or "not found" in missing.stderr
+    nobody = f"127.0.0.1:{free_port()}/costdb-tools:0.0.0-test"  # no registry listens there
+    run("docker", "tag", TOOLS_IMAGE, nobody, check=True)
+    refused = run("docker", "push", nobody)
+    run("docker", "rmi", nobody)
+    assert refused.returncode != 0
+    assert "connection refused" in refused.stderr.lower(), refused.stderr
 
 
 @pytest.mark.parametrize(
