@@ -70,6 +70,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.local.init_scripts",
         "costdb.local.stack",
         "costdb.maintenance",
+        "costdb.maintenance.changed_periods",
         "costdb.maintenance.durations",
         "costdb.maintenance.heartbeat",
         "costdb.maintenance.repricing",

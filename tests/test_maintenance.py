@@ -193,6 +193,46 @@ def test_a_rerun_writes_nothing_and_a_late_event_is_picked_up(
     )
 
 
+def test_a_rerun_recomputes_only_the_periods_whose_events_changed(
+    migrated_database: DatabaseSettings,
+) -> None:
+    events = _priced_events(migrated_database, seed=4, count=300)
+    first = _rollup(migrated_database)
+    assert "rolled up 72 closed hour period(s)" in first.stderr  # 3 days, none covered yet
+    assert "rolled up 0 closed hour period(s)" in _rollup(migrated_database).stderr
+    with _connect(migrated_database) as connection:
+        connection.execute(  # tokens changed in place, in a rolled-up hour: a new fingerprint
+            "UPDATE events SET output_tokens = output_tokens + 7"
+            " WHERE id = (SELECT id FROM events ORDER BY created_at LIMIT 1)"
+        )
+        (moved_at,) = connection.execute(  # moved to another key, tokens unchanged: unseen
+            "UPDATE events SET feature = 'moved' WHERE id ="
+            " (SELECT id FROM events ORDER BY created_at DESC LIMIT 1) RETURNING created_at"
+        ).fetchone() or (None,)
+        rows = connection.execute(
+            "SELECT project_id, feature, model, input_tokens, output_tokens, created_at FROM events"
+        ).fetchall()
+    assert "rolled up 1 closed hour period(s)" in _rollup(migrated_database).stderr
+    changed = {(r[0], r[5]): r for r in rows}
+    current = [
+        event
+        | {
+            "feature": changed[(event["project_id"], event["created_at"])][1],
+            "output_tokens": changed[(event["project_id"], event["created_at"])][4],
+        }
+        for event in events
+    ]
+    stale = _aggregates(migrated_database, "hour")
+    assert stale != _ground_truth(current, timedelta(hours=1))  # the moved event: unseen
+    assert any(key[1] == "moved" for key in _ground_truth(current, timedelta(hours=1)))
+    full = _rollup(migrated_database, "--full")
+    assert "rolled up 72 closed hour period(s)" in full.stderr
+    fixed = _aggregates(migrated_database, "hour")
+    truth = _ground_truth(current, timedelta(hours=1))
+    assert {k: v for k, v in fixed.items() if k in truth} == truth
+    assert moved_at is not None
+
+
 def test_two_runs_at_once_and_ingest_give_the_same_exact_roll_ups(
     migrated_database: DatabaseSettings,
 ) -> None:

@@ -154,22 +154,29 @@ def health(arguments: tuple[str, ...]) -> None:
     is_flag=True,
     help="After each roll-up, run `costdb budgets check` (alerts for the spend just rolled up).",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Recompute every closed period in range, not only those whose events changed.",
+)
 @wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
-def rollup(
+def rollup(  # noqa: PLR0913, PLR0917  (click passes each option as an argument)
     period: str,
     since: str,
     until: str | None,
     every: str | None,
     heartbeat: Path | None,
     check_budgets: bool,
+    full: bool,
     wait_seconds: float,
 ) -> None:
     """Recompute cost_aggregates from events for the closed periods in range.
 
-    Exact and idempotent: each period in one transaction under its own advisory lock; a re-run
-    over unchanged events writes nothing; a late event is picked up by the next run over its
-    period. Cost is the database's (events_with_cost), or the client's estimate where no price
-    was in effect. Model names first seen in range are resolved first (costdb prices sync).
+    Exact and idempotent: each period in one transaction under its own advisory lock; a period
+    whose events still count and sum as its roll-ups say is skipped (--full recomputes it); a
+    late event is picked up by the next run over its period. Cost is the database's
+    (events_with_cost), or the client's estimate where no price was in effect. Model names
+    first seen in range are resolved first (costdb prices sync).
     """
     from datetime import UTC, datetime  # noqa: PLC0415
 
@@ -183,11 +190,18 @@ def rollup(
     # Loaded once, for every run of --every, and only when a new name needs it.
     matcher = NameMatcher(lambda: load_price_list(defaults.PRICES_SOURCE))
     budgets = BudgetCheck(configured_webhook()) if check_budgets else None
-    run_every(
-        interval,
-        lambda: _roll_up_once(period, since, until, wait_seconds, matcher, budgets),
-        heartbeat,
-    )
+    run = RollupRun(period, since, until, full)
+    run_every(interval, lambda: _roll_up_once(run, wait_seconds, matcher, budgets), heartbeat)
+
+
+@dataclass(frozen=True)
+class RollupRun:
+    """What each run of ``costdb rollup`` recomputes (``since`` stays relative)."""
+
+    period: str
+    since: str
+    until: str | None
+    full: bool
 
 
 @dataclass(frozen=True)
@@ -198,12 +212,7 @@ class BudgetCheck:
 
 
 def _roll_up_once(
-    period: str,
-    since: str,
-    until: str | None,
-    wait_seconds: float,
-    matcher: NameMatcher,
-    budgets: BudgetCheck | None,
+    run: RollupRun, wait_seconds: float, matcher: NameMatcher, budgets: BudgetCheck | None
 ) -> None:
     from datetime import UTC, datetime  # noqa: PLC0415
 
@@ -213,10 +222,10 @@ def _roll_up_once(
     from costdb.prices.names import resolve_names  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
-    start, end = parse_range(since, until, datetime.now(UTC))
+    start, end = parse_range(run.since, run.until, datetime.now(UTC))
     with maintenance_connection(load_settings(), "costdb-rollup", wait_seconds) as connection:
         resolve_names(connection, matcher, start)
-        roll_up(connection, period, start, end)
+        roll_up(connection, run.period, start, end, full=run.full)
         if budgets is not None:
             from costdb.budgets.check import check_budgets  # noqa: PLC0415
 

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costdb.errors import CostdbError
+from costdb.maintenance.changed_periods import periods_to_recompute
 from costdb.maintenance.repricing import clear, day_periods, pending_days
 
 if TYPE_CHECKING:
@@ -261,11 +262,17 @@ class RollupSummary:
 
 
 def roll_up(
-    connection: psycopg.Connection[Any], period: str, since: datetime, until: datetime
+    connection: psycopg.Connection[Any],
+    period: str,
+    since: datetime,
+    until: datetime,
+    *,
+    full: bool = False,
 ) -> RollupSummary:
-    """Every closed ``period`` from ``since`` to ``until``, and every closed period of the days
-    a recorded price change touches (``costdb.maintenance.repricing``), oldest first, a day per
-    transaction; the records are cleared once all of it is written."""
+    """Every closed ``period`` from ``since`` to ``until`` whose events changed since it was
+    rolled up (all of them with ``full``; ``costdb.maintenance.changed_periods``), and every
+    closed period of the days a recorded price change touches (``repricing``), oldest first,
+    a day per transaction; the records are cleared once all of it is written."""
     if period not in PERIODS:
         raise CostdbError(f"--period must be hour or day, not {period!r}")
     pending = pending_days(connection, period)
@@ -275,6 +282,8 @@ def roll_up(
         if start + PERIODS[period] <= until
     ]
     starts = sorted(set(closed_periods(since, until, period)) | set(repriced))
+    if not full:
+        starts = periods_to_recompute(connection, period, PERIODS[period], starts, set(repriced))
     results = [roll_up_chunk(connection, period, chunk) for chunk in _by_day(starts)]
     clear(connection, period, pending)
     _extend_coverage(connection, period, list(closed_periods(since, until, period)))
@@ -288,7 +297,7 @@ def roll_up(
     )
     log.info(
         "rolled up %d closed %s period(s) from %s to %s%s: %d key(s), %d row(s) written, "
-        "%d unchanged",
+        "%d unchanged (periods whose events had not changed: skipped)",
         summary.periods,
         period,
         period_start(since, period).isoformat(),
