@@ -69,7 +69,9 @@ def stack(images: None, tmp_path: Path) -> Iterator[Stack]:
 @pytest.fixture
 def running(stack: Stack) -> Stack:
     started = stack.up()
-    assert started.returncode == 0, started.stderr + stack.logs("db")
+    assert started.returncode == 0, (
+        started.stderr + stack.health_report() + stack.logs("healthcheck") + stack.logs("db")
+    )
     return stack
 
 

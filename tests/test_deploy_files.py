@@ -102,7 +102,7 @@ def test_dockerignore_keeps_secrets_and_local_data_out_of_the_build() -> None:
 def test_compose_starts_everything_in_order() -> None:
     services = _yaml("docker-compose.yml")["services"]
     made = {"secrets": {"condition": "service_completed_successfully"}}
-    assert services["healthcheck"]["depends_on"] == made | {"db": {"condition": "service_started"}}
+    assert services["healthcheck"]["depends_on"] == made | {"db": {"condition": "service_healthy"}}
     assert services["example-app"]["depends_on"] == made | {"db": {"condition": "service_healthy"}}
     assert services["example-app"]["profiles"] == ["example"]
     assert services["example-app"]["init"] is True

@@ -221,6 +221,18 @@ class Stack:
             *options, "up", "--no-build", "--wait", "--wait-timeout", "180", *services
         )
 
+    def health_report(self) -> str:
+        """Every service's health state and its last checks' output: what a failed ``up``
+        shows, so that a service that did not become healthy says why."""
+        listed = self.compose("ps", "--all", "--format", "{{.Service}}")
+        lines = []
+        for service in sorted(set(listed.stdout.split())):
+            state = run(
+                "docker", "inspect", "--format", "{{json .State.Health}}", self.container(service)
+            )
+            lines.append(f"{service}: {state.stdout.strip()[:2000]}")
+        return "\n".join(lines)
+
     def down(self) -> None:
         """Remove everything the stack made, the containers of every profile included (a
         plain ``down`` leaves those of profiles it was not given)."""
