@@ -12,8 +12,9 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -31,6 +32,8 @@ from healthcheck.report import (
     judge,
     probe_settings,
 )
+
+T = TypeVar("T")
 
 
 class KeptConnectionProber:
@@ -86,27 +89,27 @@ class KeptConnectionProber:
                 raise CatalogQueryFailed(server_message(exc)) from None
             raise classify_connection_error(exc, self.settings) from None
 
-    def unpriced_calls_last_hour(self) -> int | None:
-        """Calls of the last hour that no price covered (``costdb prices missing`` lists
-        them), over the kept connection and within the probe's statement timeout; None when
-        it cannot be read. Data, not health: it never fails a probe."""
+    def _read_data(self, read: Callable[[psycopg.Connection[Any]], T]) -> T | None:
+        """``read`` over the kept connection, within the probe's statement timeout; None when
+        there is no connection or it fails. Data, not health: it never fails a probe."""
         if self._connection is None or self._connection.closed:
             return None
-        since = datetime.now(UTC) - timedelta(hours=1)
         try:
-            return sum(name.calls for name in unpriced_since(self._connection, since))
+            return read(self._connection)
         except psycopg.Error:
             return None
 
+    def unpriced_calls_last_hour(self) -> int | None:
+        """Calls of the last hour that no price covered (``costdb prices missing`` lists
+        them)."""
+        since = datetime.now(UTC) - timedelta(hours=1)
+        return self._read_data(
+            lambda connection: sum(name.calls for name in unpriced_since(connection, since))
+        )
+
     def budget_gauges(self) -> BudgetGauges | None:
-        """The budgets' gauges (``costdb.budget_gauges``) over the kept connection and within
-        the probe's statement timeout; None when they cannot be read. Data, not health."""
-        if self._connection is None or self._connection.closed:
-            return None
-        try:
-            return read_budget_gauges(self._connection)
-        except psycopg.Error:
-            return None
+        """The budgets' gauges (``costdb.budget_gauges``)."""
+        return self._read_data(read_budget_gauges)
 
     def probe(self) -> Report:
         return judge(self._read, self.settings, self.manifest, allow_replica=self.allow_replica)

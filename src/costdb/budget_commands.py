@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from costdb.budgets.store import BudgetRow, BudgetScope
     from costdb.budgets.webhook import Webhook
 
-PERIODS = ("day", "week", "month")
-
 
 def _positive_usd(
     _ctx: click.Context, _param: click.Parameter, value: str | None
@@ -68,7 +66,7 @@ def _scope_options(function: Any) -> Any:
             click.option("--user", default=None, help="Only this user of the project."),
             click.option(
                 "--period",
-                type=click.Choice(PERIODS),
+                type=click.Choice(defaults.BUDGET_PERIODS),
                 required=True,
                 help="The budget's period (in its time zone).",
             ),
@@ -88,7 +86,7 @@ def budgets() -> None:
 @click.option("--limit", "limit_usd", required=True, callback=_positive_usd, help="USD per period.")
 @click.option(
     "--alert-at",
-    default=",".join(str(t) for t in (50, 80, 100)),
+    default=",".join(str(percent) for percent in defaults.BUDGET_ALERT_THRESHOLDS),
     show_default=True,
     callback=_thresholds,
     help="Alert thresholds, percent of the limit, ascending.",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from costdb import defaults
+from costdb.db.maintenance_session import single_row
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,10 +60,9 @@ def read_budget_gauges(
     for row in rows:
         by_state[row[5]] += 1
     nearest = sorted((BudgetRatio(*row[:5]) for row in rows), key=lambda b: -b.ratio)[:top]
-    alert_row = connection.execute(
-        ALERTS, {"max_attempts": defaults.BUDGET_MAX_ATTEMPTS}
-    ).fetchone()
-    delivered, pending, failed = alert_row if alert_row is not None else (0, 0, 0)
+    delivered, pending, failed = single_row(
+        connection.execute(ALERTS, {"max_attempts": defaults.BUDGET_MAX_ATTEMPTS})
+    )
     return BudgetGauges(
         by_state, nearest, {"delivered": delivered, "pending": pending, "failed": failed}
     )

@@ -41,6 +41,11 @@ HTTP_CHECK_TIMEOUT_SECONDS = 7.0
 PRICES_SOURCE = "bundled"
 """``costdb prices sync --source``: the price list the installed genai-prices carries."""
 PRICES_MISSING_SINCE = "7d"
+BUDGET_PERIODS = ("day", "week", "month")
+"""A budget's periods (the table's CHECK and ``costdb budgets set --period``)."""
+BUDGET_ALERT_THRESHOLDS = (50, 80, 100)
+"""A budget's alert thresholds, percent of its limit, when none are given (the column's
+default and ``costdb budgets set --alert-at``)."""
 BUDGET_WEBHOOK_TIMEOUT_SECONDS = 5.0
 """One POST of a budget alert to the webhook: connect plus answer."""
 BUDGET_DELIVERY_SECONDS = 15.0

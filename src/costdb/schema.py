@@ -49,6 +49,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from costdb import defaults
+
 REQUIRED_EXTENSIONS = {"vector": "0.8.0"}
 """Extensions the schema needs, with the oldest usable version (HNSW arrived in pgvector 0.5.0;
 the similar-prompts function needs 0.8.0's iterative index scans)."""
@@ -422,8 +424,7 @@ class CostAggregate(Base):
     avg_latency: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default=text("'0'"))
 
 
-BUDGET_PERIODS = ("day", "week", "month")
-DEFAULT_ALERT_THRESHOLDS = (50, 80, 100)
+_THRESHOLDS = ",".join(str(percent) for percent in defaults.BUDGET_ALERT_THRESHOLDS)
 
 
 class Budget(Base):
@@ -438,7 +439,7 @@ class Budget(Base):
             "project_id", "feature", "user_id", "period", postgresql_nulls_not_distinct=True
         ),
         CheckConstraint("feature IS NULL OR user_id IS NULL", name="one_scope"),
-        CheckConstraint(f"period IN {BUDGET_PERIODS!r}", name="period_valid"),
+        CheckConstraint(f"period IN {defaults.BUDGET_PERIODS!r}", name="period_valid"),
         CheckConstraint("limit_usd > 0", name="limit_positive"),
         CheckConstraint("costdb_thresholds_valid(alert_thresholds)", name="thresholds_valid"),
         CheckConstraint(
@@ -455,7 +456,7 @@ class Budget(Base):
     time_zone: Mapped[str] = mapped_column(server_default=text("'UTC'"))
     limit_usd: Mapped[Decimal] = mapped_column(Numeric())
     alert_thresholds: Mapped[list[Decimal]] = mapped_column(
-        ARRAY(Numeric()), server_default=text("'{50,80,100}'")
+        ARRAY(Numeric()), server_default=text(f"'{{{_THRESHOLDS}}}'")
     )
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[datetime] = _created_at()

@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from costdb.budgets.alerts import record_crossings
-from costdb.budgets.delivery import DeliveryReport, deliver_pending
+from costdb.budgets.delivery import deliver_pending
 from costdb.budgets.webhook import Webhook
 
 if TYPE_CHECKING:
@@ -21,34 +20,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("costdb.budgets")
 
 
-@dataclass(frozen=True)
-class CheckSummary:
-    recorded: int
-    delivery: DeliveryReport | None
-
-
-def check_budgets(
-    connection: psycopg.Connection[Any], webhook: Webhook | None, at: datetime | None = None
-) -> CheckSummary:
-    """Record as of ``at`` (now by default), then deliver to ``webhook`` when there is one."""
-    alerts = record_crossings(connection, at or datetime.now(UTC), webhook=webhook is not None)
+def check_budgets(connection: psycopg.Connection[Any], webhook: Webhook | None) -> None:
+    """Record as of now, then deliver to ``webhook`` when there is one; log what was done."""
+    alerts = record_crossings(connection, datetime.now(UTC), webhook=webhook is not None)
     for alert in alerts:
         log.info("budget alert: %s", alert.text(), extra={"event": "budget_alert"})
-    delivery = None if webhook is None else deliver_pending(connection, webhook)
-    summary = CheckSummary(len(alerts), delivery)
-    if delivery is None:
+    if webhook is None:
         log.info(
             "budgets checked: %d alert(s) recorded and notified (no webhook configured)",
-            summary.recorded,
+            len(alerts),
             extra={"event": "budgets_checked"},
         )
-    else:
-        log.info(
-            "budgets checked: %d alert(s) recorded; webhook: %d delivered, %d failed%s",
-            summary.recorded,
-            delivery.delivered,
-            delivery.failed,
-            ", the rest left for the next run" if delivery.left_for_next_run else "",
-            extra={"event": "budgets_checked"},
-        )
-    return summary
+        return
+    delivery = deliver_pending(connection, webhook)
+    log.info(
+        "budgets checked: %d alert(s) recorded; webhook: %d delivered, %d failed%s",
+        len(alerts),
+        delivery.delivered,
+        delivery.failed,
+        ", the rest left for the next run" if delivery.left_for_next_run else "",
+        extra={"event": "budgets_checked"},
+    )

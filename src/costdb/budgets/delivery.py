@@ -4,8 +4,8 @@ An alert is claimed before its POST (``next_attempt_at`` moved a claim's length 
 taken with ``SKIP LOCKED``), so that two checkers never post it at the same time and a checker
 killed after claiming leaves it to the next run. A 2xx marks it delivered; anything else
 counts an attempt, keeps the error (never the URL) and schedules the next one with exponential
-backoff, up to a last attempt. A run delivers for a bounded time, then leaves the rest (and
-gives back what it claimed) to the next run.
+backoff, up to a last attempt. A run claims one alert at a time and delivers for a bounded time,
+then leaves the rest to the next run.
 """
 
 from __future__ import annotations

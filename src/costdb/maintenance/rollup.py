@@ -217,15 +217,10 @@ def roll_up_chunk(
 
 
 def _extend_coverage(
-    connection: psycopg.Connection[Any], period: str, starts: list[datetime]
+    connection: psycopg.Connection[Any], period: str, start: datetime, end: datetime
 ) -> None:
-    """Record the contiguous range just written (``costdb_rollup_coverage``)."""
-    if not starts:
-        return
-    with connection.transaction():
-        connection.execute(
-            COVERAGE, {"period": period, "start": starts[0], "end": starts[-1] + PERIODS[period]}
-        )
+    """Record the contiguous range [start, end) just written (``costdb_rollup_coverage``)."""
+    connection.execute(COVERAGE, {"period": period, "start": start, "end": end})
 
 
 def _roll_up_open_hour(connection: psycopg.Connection[Any], until: datetime) -> None:
@@ -248,9 +243,7 @@ def _roll_up_open_hour(connection: psycopg.Connection[Any], until: datetime) -> 
             return
         connection.execute(DETAIL, {"period": "hour", "start": start, "end": until})
         connection.execute(SPEND_UPSERT)
-        connection.execute(
-            "UPDATE costdb_rollup_coverage SET covered_until = %s WHERE period = 'hour'", (until,)
-        )
+        _extend_coverage(connection, "hour", start, until)
 
 
 @dataclass(frozen=True)
@@ -281,12 +274,15 @@ def roll_up(
         for start in day_periods(pending.days, PERIODS[period])
         if start + PERIODS[period] <= until
     ]
-    starts = sorted(set(closed_periods(since, until, period)) | set(repriced))
+    in_range = list(closed_periods(since, until, period))
+    starts = sorted(set(in_range) | set(repriced))
     if not full:
         starts = periods_to_recompute(connection, period, PERIODS[period], starts, set(repriced))
     results = [roll_up_chunk(connection, period, chunk) for chunk in _by_day(starts)]
     clear(connection, period, pending)
-    _extend_coverage(connection, period, list(closed_periods(since, until, period)))
+    if in_range:
+        with connection.transaction():
+            _extend_coverage(connection, period, in_range[0], in_range[-1] + PERIODS[period])
     if period == "hour":
         _roll_up_open_hour(connection, until)
     summary = RollupSummary(
