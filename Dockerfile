@@ -65,9 +65,10 @@ LABEL org.opencontainers.image.title="costdb-db" \
       org.opencontainers.image.source="https://example.invalid/costdb" \
       org.opencontainers.image.licenses="MIT"
 # Debian's interpreter alone (no venv, no pip): the virtualenv comes ready from db-python.
+# pgBackRest (Debian's package) archives WAL and takes and restores backups (docker/backup/).
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 \
+ && apt-get install -y --no-install-recommends python3 pgbackrest \
  && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY --from=db-python /opt/costdb /opt/costdb
 # The image's SBOM (CycloneDX JSON): its Python environment and its Debian packages.
@@ -77,6 +78,7 @@ RUN --mount=type=bind,source=docker/sbom,target=/sbom \
       /usr/share/doc/costdb/sbom.cdx.json costdb-db "${COSTDB_VERSION}"
 COPY --chmod=0755 initdb/ /docker-entrypoint-initdb.d/
 COPY --chmod=0755 docker/db-entrypoint.sh docker/db-healthcheck.sh docker/costdb-role.sh /usr/local/bin/
+COPY --chmod=0644 docker/pg_hba.conf /etc/costdb/pg_hba.conf
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 # PostgreSQL's "fast" shutdown: roll back open transactions, then stop cleanly. The entrypoint

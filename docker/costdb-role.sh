@@ -16,6 +16,11 @@ elif [ -n "${!variable:-}" ]; then
   export PGPASSWORD="${!variable}"
 fi
 unset "$variable" "$file_variable"
+# TLS over the loopback too, verified against the CA when the entrypoint knows it.
+tls_ca="${COSTDB_STATE_DIR:-/var/run/postgresql}/costdb-tls/ca.crt"
+if [ -s "$tls_ca" ]; then
+  export PGSSLMODE=verify-ca PGSSLROOTCERT="$tls_ca"
+fi
 if [ "$(id -u)" = 0 ]; then
   exec gosu postgres "$@"
 fi

@@ -12,6 +12,14 @@
 #   - SIGINT and SIGTERM stop the sidecar and shut PostgreSQL down fast (open transactions
 #     rolled back); nothing is left behind.
 #   - COSTDB_MIGRATE_ON_START=false skips the sidecar (for a separate migrate step).
+#   - TLS is on unless COSTDB_TLS=off: `costdb tls prepare` checks the given certificate and key
+#     (COSTDB_TLS_CERT_FILE, COSTDB_TLS_KEY_FILE, optional COSTDB_TLS_CA_FILE) or generates a CA
+#     and certificate kept in the volume ($PGDATA/costdb-tls/ca.crt is the CA clients trust),
+#     and a bad file stops the start in one line. TCP connections need TLS and SCRAM
+#     (/etc/costdb/pg_hba.conf; the container's own loopback excepted). Given files are
+#     re-read every COSTDB_TLS_RELOAD_SECONDS (60): a renewed pair that passes the same checks
+#     is served after a configuration reload, without a restart; a bad one is refused and the
+#     old certificate keeps serving.
 set -Eeuo pipefail
 
 log() { printf 'costdb: %s\n' "$*" >&2; }
@@ -40,12 +48,52 @@ printf 'starting\n' > "$status_file"
 
 server_pid=""
 migrate_pid=""
+watcher_pid=""
 stopping=false
+
+tls_dir="$state_dir/costdb-tls"
+prepare_tls() {
+  /opt/costdb/bin/costdb tls prepare --runtime-dir "$tls_dir" --data-dir "$PGDATA" \
+    | sed 's/^/costdb: /' >&2
+  return "${PIPESTATUS[0]}"
+}
+
+server_options=()
+if [ "${COSTDB_TLS:-on}" != off ]; then
+  prepare_tls || exit 1
+  server_options=(-c ssl=on -c "ssl_cert_file=$tls_dir/server.crt"
+    -c "ssl_key_file=$tls_dir/server.key" -c ssl_min_protocol_version=TLSv1.2
+    -c hba_file=/etc/costdb/pg_hba.conf)
+fi
+
+# The given files' contents, to notice a renewal (Kubernetes swaps a secret's files in place).
+tls_fingerprint() {
+  cat -- "$COSTDB_TLS_CERT_FILE" "$COSTDB_TLS_KEY_FILE" ${COSTDB_TLS_CA_FILE:+"$COSTDB_TLS_CA_FILE"} \
+    2>/dev/null | sha256sum
+}
+
+watch_tls() {
+  local seen current
+  seen=$(tls_fingerprint)
+  while sleep "${COSTDB_TLS_RELOAD_SECONDS:-60}"; do
+    current=$(tls_fingerprint)
+    [ "$current" = "$seen" ] && continue
+    seen=$current
+    if prepare_tls; then
+      kill -HUP "$server_pid"
+      log "TLS: the renewed certificate is served from now on (configuration reloaded)"
+    else
+      log "error: the renewed TLS files were refused (the line above says why); the" \
+          "previous certificate keeps serving"
+    fi
+  done
+}
 
 stop() {
   stopping=true
   log "$1 received: stopping${migrate_pid:+ the migration sidecar and} PostgreSQL"
   if [ -n "$migrate_pid" ]; then kill -TERM "$migrate_pid" 2>/dev/null || true; fi
+  if [ -n "$watcher_pid" ]; then kill -TERM "$watcher_pid" 2>/dev/null || true; fi
   # SIGINT is PostgreSQL's fast shutdown, whichever signal asked for it.
   if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; fi
 }
@@ -62,16 +110,24 @@ wait_for() {
   done
 }
 
-docker-entrypoint.sh "$@" &
+docker-entrypoint.sh "$@" "${server_options[@]}" &
 server_pid=$!
 
-# First boot: the official entrypoint runs initdb/ on a Unix-socket-only server, so TCP
-# answers only once the real server runs. A failed first boot ends the entrypoint instead.
-# pg_isready names the superuser: without a user it would ask for "root" (this script's user),
-# and the server would log `FATAL: role "root" does not exist` at every start; with an existing
-# role it leaves at the password request, which the server does not log.
-until pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --username="${POSTGRES_USER:-postgres}" \
-    --dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" --quiet; do
+# Ready for the sidecar: the server that listens on TCP (not the first boot's socket-only one)
+# says "ready" in postmaster.pid (its 6th line: the listen address, 8th: the state; what pg_ctl
+# reads), then answers pg_isready. Asking pg_isready alone earlier would make the server log
+# `FATAL: the database system is starting up` at every start. A failed first boot ends the
+# entrypoint instead. pg_isready names the superuser: without a user it would ask for "root"
+# (this script's user), and the server would log `FATAL: role "root" does not exist`; with an
+# existing role it leaves at the password request, which the server does not log.
+server_ready() {
+  local lines=()
+  mapfile -t lines < "$PGDATA/postmaster.pid" 2>/dev/null || return 1
+  [ -n "${lines[5]:-}" ] && [[ "${lines[7]:-}" == ready* ]] || return 1
+  pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --username="${POSTGRES_USER:-postgres}" \
+    --dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" --quiet
+}
+until server_ready; do
   if [ "$stopping" = true ]; then  # a stop during the first boot: insist until it is down
     kill -INT "$server_pid" 2>/dev/null || true
   fi
@@ -90,6 +146,15 @@ until pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --username="${POSTGRE
   fi
   sleep 0.2
 done
+
+if [ "${COSTDB_TLS:-on}" != off ]; then
+  if [ -n "${COSTDB_TLS_CERT_FILE:-}" ]; then
+    watch_tls &
+    watcher_pid=$!
+  else
+    prepare_tls || true  # a certificate generated at the first boot moves into the volume now
+  fi
+fi
 
 if [ "${COSTDB_MIGRATE_ON_START:-true}" = true ]; then
   printf 'running\n' > "$status_file"
@@ -115,4 +180,5 @@ fi
 
 code=0
 wait_for "$server_pid" || code=$?
+if [ -n "$watcher_pid" ]; then kill -TERM "$watcher_pid" 2>/dev/null || true; fi
 exit "$code"

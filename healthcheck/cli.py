@@ -20,6 +20,7 @@ from costdb.settings import DatabaseSettings, load_settings
 from costdb.verify.manifest import Manifest, load_manifest
 from healthcheck.one_shot import read_once
 from healthcheck.report import Report, failed_report, judge
+from healthcheck.server_certificate import certificate_expiry
 
 
 def _positive_seconds(raw: str) -> float:
@@ -87,7 +88,10 @@ def _probe_within(
 
     def run() -> None:
         read = partial(read_once, settings, timeout)
-        outcome.append(judge(read, settings, manifest, allow_replica=allow_replica))
+        expiry = partial(certificate_expiry, settings, timeout)
+        outcome.append(
+            judge(read, settings, manifest, allow_replica=allow_replica, server_certificate=expiry)
+        )
 
     worker = threading.Thread(target=run, daemon=True)
     started = time.monotonic()

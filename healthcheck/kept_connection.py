@@ -32,8 +32,13 @@ from healthcheck.report import (
     judge,
     probe_settings,
 )
+from healthcheck.server_certificate import CertificateExpiry, certificate_expiry
 
 T = TypeVar("T")
+
+CERTIFICATE_RECHECK_SECONDS = 60.0
+"""A certificate's expiry is counted in days: one handshake a minute is plenty, whatever the
+probe rate (a renewal shows within a minute)."""
 
 
 class KeptConnectionProber:
@@ -52,6 +57,8 @@ class KeptConnectionProber:
         self.allow_replica = allow_replica
         self._probe_settings = probe_settings(settings, timeout)
         self._connection: psycopg.Connection[Any] | None = None
+        self._timeout = timeout
+        self._expiry: tuple[float, CertificateExpiry] | None = None
 
     def close(self) -> None:
         if self._connection is not None:
@@ -111,5 +118,17 @@ class KeptConnectionProber:
         """The budgets' gauges (``costdb.budget_gauges``)."""
         return self._read_data(read_budget_gauges)
 
+    def _server_certificate(self) -> CertificateExpiry:
+        now = time.monotonic()
+        if self._expiry is None or now - self._expiry[0] > CERTIFICATE_RECHECK_SECONDS:
+            self._expiry = (now, certificate_expiry(self.settings, self._timeout))
+        return self._expiry[1]
+
     def probe(self) -> Report:
-        return judge(self._read, self.settings, self.manifest, allow_replica=self.allow_replica)
+        return judge(
+            self._read,
+            self.settings,
+            self.manifest,
+            allow_replica=self.allow_replica,
+            server_certificate=self._server_certificate,
+        )

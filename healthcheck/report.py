@@ -22,6 +22,8 @@ from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import Snapshot
 from costdb.verify.checks import Check, evaluate, skipped_checks
 from costdb.verify.manifest import Manifest
+from costdb.verify.server_checks import check_tls
+from healthcheck.server_certificate import CertificateExpiry
 
 APPLICATION_NAME = "costdb-healthcheck"
 
@@ -122,8 +124,10 @@ def judge(
     manifest: Manifest,
     *,
     allow_replica: bool,
+    server_certificate: Callable[[], CertificateExpiry],
 ) -> Report:
-    """Read the catalog with ``read`` and report every check; failures become checks too."""
+    """Read the catalog with ``read`` and report every check; failures become checks too.
+    ``server_certificate`` is asked only when the probe's own connection is encrypted."""
     started = time.monotonic()
     try:
         snapshot, connect_seconds = read()
@@ -133,5 +137,10 @@ def judge(
         return failed_report(manifest, str(exc), started, misconfigured=not exc.retryable)
     took = f" (connected in {connect_seconds * 1000:.0f} ms)" if connect_seconds else ""
     connected = Check("connection", "pass", f"{settings.target} as {settings.user}{took}")
-    checks = [connected, *evaluate(manifest, snapshot, allow_replica=allow_replica)]
+    expiry = server_certificate() if snapshot.tls is not None else CertificateExpiry(None)
+    checks = [
+        connected,
+        *evaluate(manifest, snapshot, allow_replica=allow_replica),
+        check_tls(snapshot, expiry.days_left, expiry.unknown_because),
+    ]
     return Report(checks, time.monotonic() - started)

@@ -32,7 +32,6 @@ from testsupport.containers import (
     Stack,
     build,
     build_from_commit,
-    engine_or_skip,
     health_of,
     inspect,
     run,
@@ -47,13 +46,6 @@ from testsupport.webhook_receiver import webhook_receiver
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 SBOM_PATH = "/usr/share/doc/costdb/sbom.cdx.json"
-
-
-@pytest.fixture(scope="session")
-def images() -> None:
-    engine_or_skip()
-    build("db", DB_IMAGE)
-    build("tools", TOOLS_IMAGE)
 
 
 @pytest.fixture
@@ -117,6 +109,22 @@ def test_up_wait_returns_with_the_schema_migrated_and_verified(running: Stack) -
     )
     assert probe.returncode == 0, probe.stdout
     assert '"event": "done"' in running.logs("db")
+
+
+def test_clients_reach_db_over_verified_tls_only(running: Stack) -> None:
+    """The stack's own services verify db (verify-full, the stack's CA: /readyz is healthy
+    through it); a user on this machine does the same with the CA the README fetches."""
+    status, report = _readyz(running)
+    checks = report["checks"]
+    assert isinstance(checks, list)
+    assert {"name": "tls", "status": "pass"} in checks
+    verified = running.verified_role("costdb_app")
+    with psycopg.connect(verified.conninfo("test")) as connection:
+        assert connection.execute(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone() == (True,)
+    with pytest.raises(psycopg.OperationalError, match="no encryption"):
+        psycopg.connect(verified.with_params(sslmode="disable").conninfo("test")).close()
 
 
 def test_the_roles_reach_only_the_costdb_database(running: Stack) -> None:

@@ -45,9 +45,18 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.schema",
         "costdb.settings",
         "costdb.stack_secrets",
+        "costdb.tls",
+        "costdb.tls.certificates",
+        "costdb.tls.server_files",
         "costdb.unpriced",
     ),
-    1: ("costdb.verify", "costdb.verify.catalog", "costdb.verify.checks", "costdb.verify.manifest"),
+    1: (
+        "costdb.verify",
+        "costdb.verify.catalog",
+        "costdb.verify.checks",
+        "costdb.verify.manifest",
+        "costdb.verify.server_checks",
+    ),
     2: (
         "healthcheck",
         "healthcheck.__main__",
@@ -57,6 +66,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "healthcheck.one_shot",
         "healthcheck.report",
         "healthcheck.server",
+        "healthcheck.server_certificate",
     ),
     3: (
         "costdb.budgets",

@@ -22,7 +22,7 @@ def test_the_first_run_makes_every_password_and_the_next_keeps_them(tmp_path: Pa
     made = ensure_secrets(tmp_path)
     first = _values(tmp_path)
     kept = ensure_secrets(tmp_path)
-    assert [o.action for o in made] == ["made"] * 4 and [o.action for o in kept] == ["kept"] * 4
+    assert [o.action for o in made] == ["made"] * 5 and [o.action for o in kept] == ["kept"] * 5
     assert _values(tmp_path) == first
     assert len(set(first.values())) == 4
     for name, value in first.items():
@@ -59,7 +59,7 @@ def test_the_command_prints_what_it_did_never_a_value(tmp_path: Path) -> None:
         "costdb", "secrets", "init", "--into", str(tmp_path), env=clean_environment()
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"made {name}" for name in NAMES]
+    assert result.stdout.splitlines() == [f"made {name}" for name in [*NAMES, "tls certificate"]]
     for value in _values(tmp_path).values():
         assert value not in result.stdout + result.stderr
     missing = run_module(

@@ -157,13 +157,17 @@ IMAGE_PASSWORDS = (
 )
 
 
-def run_detached(image: str, prefix: str) -> str:
-    """``docker run --detach`` the image as a user would, every password given as ``pw-...``;
-    return the container's name."""
-    name = f"{prefix}-{secrets.token_hex(4)}"
+def image_options() -> list[str]:
+    """``docker run`` options that give the db image every password, as ``pw-...``."""
     passwords = [f"{key}=pw-{key.lower()}" for key in IMAGE_PASSWORDS]
-    options = [part for value in [*passwords, "POSTGRES_DB=costdb"] for part in ("--env", value)]
-    started = run("docker", "run", "--detach", "--name", name, *options, image)
+    return [part for value in [*passwords, "POSTGRES_DB=costdb"] for part in ("--env", value)]
+
+
+def run_detached(image: str, prefix: str, *options: str) -> str:
+    """``docker run --detach`` the image as a user would, every password given as ``pw-...``
+    (and ``options``); return the container's name."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    started = run("docker", "run", "--detach", "--name", name, *image_options(), *options, image)
     assert started.returncode == 0, started.stderr
     return name
 
@@ -279,6 +283,17 @@ class Stack:
                 "password": self.password(f"{role}_password"),
                 "dbname": database,
             }
+        )
+
+    def verified_role(self, role: str) -> DatabaseSettings:
+        """``role`` over TLS to ``localhost``, the server verified against the stack's CA
+        fetched as the README says (``docker compose cp``)."""
+        copied = self.compose("cp", "db:/run/secrets/costdb_ca.crt", str(self.directory))
+        assert copied.returncode == 0, copied.stderr
+        return self.role(role).with_params(
+            host="localhost",
+            sslmode="verify-full",
+            sslrootcert=str(self.directory / "costdb_ca.crt"),
         )
 
     def logs(self, service: str) -> str:

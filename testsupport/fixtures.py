@@ -29,6 +29,7 @@ from costdb.migrate.scripts import alembic_config as costdb_alembic_config
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings, parse_database_url
 from testsupport.citus_servers import CitusCluster, citus_available, citus_cluster
+from testsupport.containers import DB_IMAGE, TOOLS_IMAGE, build, engine_or_skip
 from testsupport.database_actions import run_sql
 from testsupport.health_servers import RunningServer
 from testsupport.servers import (
@@ -199,3 +200,11 @@ def distributed_database(citus_database: DatabaseSettings) -> DatabaseSettings:
     """A Citus database after ``costdb migrate``: at head, every table distributed."""
     run_sidecar(citus_database, SidecarOptions())
     return citus_database
+
+
+@pytest.fixture(scope="session")
+def images() -> None:
+    """Both images of this checkout, built once per session (skips without a Docker engine)."""
+    engine_or_skip()
+    build("db", DB_IMAGE)
+    build("tools", TOOLS_IMAGE)

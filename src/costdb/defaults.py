@@ -62,3 +62,6 @@ BUDGET_CLAIM_SECONDS = 120.0
 leaves it to the next run once the claim lapses."""
 BUDGET_METRICS_TOP = 20
 """``/metrics``: the spend ratio of the budgets nearest their limits, at most this many."""
+TLS_EXPIRY_WARN_DAYS = 30
+"""The server certificate's last days: the probe warns in them, and the db image (and the
+Compose stack's ``secrets`` service) re-issue a certificate they made themselves."""

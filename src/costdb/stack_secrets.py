@@ -2,6 +2,12 @@
 run before it: the stack's one-shot ``secrets`` service (``costdb secrets init``) writes each
 missing password into a volume that every service reads through ``*_FILE``.
 
+Beside them, the stack's TLS: a private CA (``costdb_ca.crt``, which every client verifies the
+server with; its key ``costdb_ca.key``) and the db service's certificate for the host names
+``db``, ``localhost`` and the loopback addresses (``costdb_tls.crt``, ``costdb_tls.key``),
+made once and re-issued by the same CA in the certificate's last 30 days. Keys are readable
+by root alone: the db image's entrypoint (root) hands a copy to PostgreSQL.
+
 A password a user put in ``./secrets/<name>`` (``scripts/generate-secrets.sh``, or their own)
 is taken instead, on every ``up``; otherwise one made earlier is kept, and only a missing one is
 made: 32 random letters and digits (``secrets``, the operating system's CSPRNG). A value is
@@ -17,7 +23,16 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from costdb.defaults import TLS_EXPIRY_WARN_DAYS
 from costdb.errors import ConfigError
+from costdb.tls.certificates import (
+    Issued,
+    days_left,
+    issue_ca,
+    issue_server,
+    names_in,
+    parse_certificate,
+)
 
 NAMES = (
     "postgres_password",
@@ -28,6 +43,10 @@ NAMES = (
 ALPHABET = string.ascii_letters + string.digits
 LENGTH = 32
 MODE = 0o444  # postgres (uid 999) and costdb (uid 10001) read it; nobody rewrites it in place
+KEY_MODE = 0o400  # root's alone
+TLS_HOSTNAMES = ("db", "localhost", "127.0.0.1", "::1")
+CA_FILES = ("costdb_ca.crt", "costdb_ca.key")
+SERVER_FILES = ("costdb_tls.crt", "costdb_tls.key")
 
 
 @dataclass(frozen=True)
@@ -55,20 +74,56 @@ def _given(directory: Path | None, name: str) -> str | None:
     return value
 
 
-def _write(path: Path, value: str) -> None:
+def _write(path: Path, value: str | bytes, mode: int = MODE) -> None:
     partial = path.with_name(f".{path.name}.partial")
     try:
         partial.unlink(missing_ok=True)
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, MODE)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(value)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(value.encode() if isinstance(value, str) else value)
         os.replace(partial, path)
     except OSError as exc:
         raise ConfigError(f"{path.parent}: cannot write the passwords: {exc.strerror}") from None
 
 
-def ensure_secrets(into: Path, given: Path | None = None) -> list[Outcome]:
-    """Every password in ``into``: the user's from ``given``, else the one there, else new."""
+def _read_pair(into: Path, names: tuple[str, str]) -> Issued | None:
+    try:
+        return Issued(*((into / name).read_bytes() for name in names))
+    except FileNotFoundError:
+        return None
+
+
+def _write_pair(into: Path, names: tuple[str, str], issued: Issued) -> None:
+    _write(into / names[1], issued.key, KEY_MODE)  # the key first: never a certificate without it
+    _write(into / names[0], issued.certificate)
+
+
+def ensure_certificates(into: Path, extra_hostnames: list[str]) -> Outcome:
+    """The stack's CA and the db service's certificate: kept, made, or re-issued when the
+    certificate nears its end (or no longer names every host name asked for)."""
+    hostnames = list(dict.fromkeys([*TLS_HOSTNAMES, *extra_hostnames]))
+    ca = _read_pair(into, CA_FILES)
+    server = _read_pair(into, SERVER_FILES)
+    if ca is None:
+        ca, server, action = issue_ca("costdb stack CA"), None, "made"
+        _write_pair(into, CA_FILES, ca)
+    else:
+        action = "kept"
+    if server is not None:
+        leaf = parse_certificate(server.certificate)
+        if days_left(leaf) < TLS_EXPIRY_WARN_DAYS or set(hostnames) - names_in(leaf):
+            server, action = None, "renewed"
+    if server is None:
+        _write_pair(into, SERVER_FILES, issue_server(ca, hostnames))
+        action = "made" if action == "made" else "renewed"
+    return Outcome("tls certificate", action)
+
+
+def ensure_secrets(
+    into: Path, given: Path | None = None, tls_hostnames: tuple[str, ...] = ()
+) -> list[Outcome]:
+    """Every password in ``into``: the user's from ``given``, else the one there, else new;
+    then the stack's certificates."""
     if not into.is_dir():
         raise ConfigError(f"{into}: not a directory (the stack's secrets volume)")
     outcomes = []
@@ -85,4 +140,5 @@ def ensure_secrets(into: Path, given: Path | None = None) -> list[Outcome]:
         else:
             _write(path, "".join(secrets.choice(ALPHABET) for _ in range(LENGTH)))
             outcomes.append(Outcome(name, "made"))
+    outcomes.append(ensure_certificates(into, list(tls_hostnames)))
     return outcomes

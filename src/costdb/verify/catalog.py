@@ -1,15 +1,16 @@
 """Everything the probe needs from the server, read in one catalog round trip.
 
-One query returns one JSON document: recovery state, whether the database (not this session: the
-probe's role is read-only on purpose) defaults to read-only transactions, extensions, the
-Alembic revision, and for the public schema every table's and view's columns (type with its
-modifiers as ``format_type`` prints it, nullability, default as ``pg_get_expr`` prints it),
-every index (``pg_get_indexdef``, validity), every constraint keyed by table and name
-(``pg_get_constraintdef``, validation) and every function that no extension owns (signature as
-``regprocedure`` prints it, result type, volatility). PostgreSQL renders all of it, so a
-definition can be compared with what a fresh migration produces, not just a name.
-``alembic_version`` is read through ``query_to_xml`` behind a ``to_regclass`` guard, so that a
-database without the table (never migrated) answers NULL instead of failing the query.
+One query returns one JSON document: recovery state, this connection's TLS (version, cipher),
+whether the database (not this session: the probe's role is read-only on purpose) defaults to
+read-only transactions, extensions, the Alembic revision, and for the public schema every
+table's and view's columns (type with its modifiers as ``format_type`` prints it, nullability,
+default as ``pg_get_expr`` prints it), every index (``pg_get_indexdef``, validity), every
+constraint keyed by table and name (``pg_get_constraintdef``, validation) and every function
+that no extension owns (signature as ``regprocedure`` prints it, result type, volatility).
+PostgreSQL renders all of it, so a definition can be compared with what a fresh migration
+produces, not just a name. ``alembic_version`` is read through ``query_to_xml`` behind a
+``to_regclass`` guard, so that a database without the table (never migrated) answers NULL
+instead of failing the query.
 
 On a Citus coordinator (the ``citus`` extension present) the document also says where Citus
 placed each public table (``pg_dist_partition``: method, distribution column, co-location
@@ -56,6 +57,8 @@ SELECT encode(convert_to(json_build_object(
 SNAPSHOT_QUERY = """
 SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
+  'tls', (SELECT json_build_object('version', version, 'cipher', cipher)
+          FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl),
   'read_only', EXISTS (
       SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
       WHERE d.datname = current_database() AND s.setrole = 0
@@ -120,6 +123,7 @@ class Snapshot:
     constraints: dict[str, dict[str, dict[str, Any]]]
     routines: dict[str, str]  # signature -> "result volatility" (i, s or v)
     citus: dict[str, Any] | None  # None without Citus; else {"tables": ..., "workers": ...}
+    tls: dict[str, str] | None = None  # this connection's TLS version and cipher; None: clear
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Snapshot:
