@@ -69,7 +69,9 @@ LABEL org.opencontainers.image.title="costdb-db" \
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 pgbackrest \
- && apt-get clean && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && rm -f /etc/pgbackrest.conf \
+ && install -d -o postgres -g postgres -m 0750 /var/lib/pgbackrest
 COPY --from=db-python /opt/costdb /opt/costdb
 # The image's SBOM (CycloneDX JSON): its Python environment and its Debian packages.
 RUN --mount=type=bind,source=docker/sbom,target=/sbom \
@@ -77,8 +79,10 @@ RUN --mount=type=bind,source=docker/sbom,target=/sbom \
     python3 /sbom/add-debian-packages.py /python-sbom/python.cdx.json \
       /usr/share/doc/costdb/sbom.cdx.json costdb-db "${COSTDB_VERSION}"
 COPY --chmod=0755 initdb/ /docker-entrypoint-initdb.d/
-COPY --chmod=0755 docker/db-entrypoint.sh docker/db-healthcheck.sh docker/costdb-role.sh /usr/local/bin/
+COPY --chmod=0755 docker/db-entrypoint.sh docker/db-healthcheck.sh docker/costdb-role.sh \
+     docker/costdb-pgbackrest-archive.sh docker/costdb-backup.sh /usr/local/bin/
 COPY --chmod=0644 docker/pg_hba.conf /etc/costdb/pg_hba.conf
+COPY --chmod=0644 docker/pgbackrest.conf /etc/pgbackrest/pgbackrest.conf
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 # PostgreSQL's "fast" shutdown: roll back open transactions, then stop cleanly. The entrypoint

@@ -110,7 +110,15 @@ wait_for() {
   done
 }
 
-docker-entrypoint.sh "$@" "${server_options[@]}" &
+# WAL archiving through pgBackRest (docker/costdb-pgbackrest-archive.sh: a segment waits in pg_wal
+# until the repository has it; nothing is archived before a repository is set up). A segment is
+# closed at least every COSTDB_ARCHIVE_TIMEOUT seconds (300) while there are writes: the most a
+# point-in-time restore can miss of a lost volume.
+server_options+=(-c archive_mode=on -c "archive_command=costdb-pgbackrest-archive.sh %p"
+  -c "archive_timeout=${COSTDB_ARCHIVE_TIMEOUT:-300}")
+# costdb's options first, so that the user's own (-c ...) win.
+if [ "${1:-}" = postgres ]; then shift; fi
+docker-entrypoint.sh postgres "${server_options[@]}" "$@" &
 server_pid=$!
 
 # Ready for the sidecar: the server that listens on TCP (not the first boot's socket-only one)

@@ -22,7 +22,12 @@ from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import Snapshot
 from costdb.verify.checks import Check, evaluate, skipped_checks
 from costdb.verify.manifest import Manifest
-from costdb.verify.server_checks import check_tls
+from costdb.verify.server_checks import (
+    check_archiving,
+    check_backups,
+    check_tls,
+    server_gauges,
+)
 from healthcheck.server_certificate import CertificateExpiry
 
 APPLICATION_NAME = "costdb-healthcheck"
@@ -44,6 +49,8 @@ class Report:
     duration_seconds: float
     misconfigured: bool = False
     finished_at: float = field(default_factory=time.time)
+    gauges: dict[str, float | None] = field(default_factory=dict)
+    """The server's numbers behind its checks (archive, backup, certificate) for /metrics."""
 
     @property
     def healthy(self) -> bool:
@@ -142,5 +149,8 @@ def judge(
         connected,
         *evaluate(manifest, snapshot, allow_replica=allow_replica),
         check_tls(snapshot, expiry.days_left, expiry.unknown_because),
+        check_archiving(snapshot),
+        check_backups(snapshot),
     ]
-    return Report(checks, time.monotonic() - started)
+    gauges = server_gauges(snapshot, expiry.days_left)
+    return Report(checks, time.monotonic() - started, gauges=gauges)

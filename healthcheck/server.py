@@ -23,6 +23,7 @@ not pass (what an orchestrator's log and an operator need). The details of passi
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -44,6 +45,18 @@ from healthcheck.report import Report, failed_report
 log = logging.getLogger("healthcheck")
 LISTEN_BACKLOG = 1024
 DATA_READ_SECONDS = 60.0
+
+
+SERVER_GAUGES = {
+    "archive_age_seconds": "Seconds since the last WAL segment reached the archive "
+    "(NaN: archiving off).",
+    "archive_waiting_segments": "Closed WAL segments not archived yet.",
+    "archive_failing": "1 while the last archive attempt failed (the WAL waits in pg_wal).",
+    "backup_age_seconds": "Seconds since the newest recorded backup finished (NaN: none).",
+    "tls_certificate_days_left": "Days until the server certificate expires (NaN: not "
+    "verified by this probe).",
+}
+"""The probe's numbers about the server (``costdb.verify.server_checks.server_gauges``)."""
 
 
 class ProbeMetrics:
@@ -109,6 +122,11 @@ class ProbeMetrics:
             registry=self.registry,
         )
 
+        self.server = {
+            name: Gauge(f"costdb_{name}", help_text, registry=self.registry)
+            for name, help_text in SERVER_GAUGES.items()
+        }
+
     def record_budgets(self, gauges: BudgetGauges) -> None:
         for state, count in gauges.by_state.items():
             self.budgets.labels(state).set(count)
@@ -128,6 +146,8 @@ class ProbeMetrics:
             self.check_status.labels(check.name).set(1 if check.status in ("pass", "warn") else 0)
         if report.healthy:
             self.last_success.set(report.finished_at)
+        for name, value in report.gauges.items():
+            self.server[name].set(math.nan if value is None else value)
 
 
 @dataclass

@@ -153,6 +153,7 @@ def test_the_shard_count_is_a_setting(citus_database: DatabaseSettings) -> None:
         "budget_alerts": 1,
         "budgets": 1,
         "cost_aggregates": 3,
+        "costdb_backups": 1,
         "costdb_model_names": 1,
         "costdb_repricing": 1,
         "costdb_rollup_coverage": 1,

@@ -114,7 +114,7 @@ def test_up_wait_returns_with_the_schema_migrated_and_verified(running: Stack) -
 def test_clients_reach_db_over_verified_tls_only(running: Stack) -> None:
     """The stack's own services verify db (verify-full, the stack's CA: /readyz is healthy
     through it); a user on this machine does the same with the CA the README fetches."""
-    status, report = _readyz(running)
+    _status, report = _readyz(running)
     checks = report["checks"]
     assert isinstance(checks, list)
     assert {"name": "tls", "status": "pass"} in checks

@@ -69,6 +69,12 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "healthcheck.server_certificate",
     ),
     3: (
+        "costdb.backup",
+        "costdb.backup.history",
+        "costdb.backup.pgbackrest",
+        "costdb.backup.restore",
+        "costdb.backup.schedule",
+        "costdb.backup.take",
         "costdb.budgets",
         "costdb.budgets.alerts",
         "costdb.budgets.check",
@@ -107,6 +113,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
     ),
     4: (
         "costdb.__main__",
+        "costdb.backup_commands",
         "costdb.budget_commands",
         "costdb.cli",
         "costdb.command_options",

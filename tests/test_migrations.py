@@ -27,6 +27,7 @@ __all__ = [
 SPEC_TABLES = {"events", "model_pricing", "prompt_analysis", "prompt_embeddings", "cost_aggregates"}
 V2_TABLES = {"model_pricing_tiers", "costdb_model_names", "costdb_repricing"}
 BUDGET_TABLES = {"budgets", "budget_alerts", "costdb_spend_hourly", "costdb_rollup_coverage"}
+BACKUP_TABLES = {"costdb_backups"}
 SPEC_REVISION = "0001"
 
 
@@ -37,7 +38,7 @@ def _first_revision() -> str:
 
 
 def test_models_declare_the_spec_tables_the_tiers_the_names_and_the_budgets() -> None:
-    assert set(metadata.tables) == SPEC_TABLES | V2_TABLES | BUDGET_TABLES
+    assert set(metadata.tables) == SPEC_TABLES | V2_TABLES | BUDGET_TABLES | BACKUP_TABLES
 
 
 def test_upgrade_creates_the_extension_and_every_table(
@@ -47,7 +48,7 @@ def test_upgrade_creates_the_extension_and_every_table(
     with alembic_engine.connect() as connection:
         tables = set(inspect(connection).get_table_names())
         extensions = connection.execute(text("SELECT extname FROM pg_extension")).scalars().all()
-    assert tables == SPEC_TABLES | V2_TABLES | BUDGET_TABLES | {"alembic_version"}
+    assert tables == SPEC_TABLES | V2_TABLES | BUDGET_TABLES | BACKUP_TABLES | {"alembic_version"}
     assert "vector" in extensions
 
 

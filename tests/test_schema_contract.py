@@ -148,6 +148,14 @@ V2_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "covered_from": ("timestamp with time zone", True, None),
         "covered_until": ("timestamp with time zone", True, None),
     },
+    "costdb_backups": {
+        "label": ("text", True, None),
+        "type": ("text", True, None),
+        "started_at": ("timestamp with time zone", True, None),
+        "finished_at": ("timestamp with time zone", True, None),
+        "database_bytes": ("bigint", True, None),
+        "repository_bytes": ("bigint", True, None),
+    },
 }
 
 # The one deliberate change of a spec type (revision 0007): prices per 1k tokens are exact. An
@@ -334,6 +342,7 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
         "costdb_repricing": "PRIMARY KEY (period, provider, model)",
         "costdb_spend_hourly": "PRIMARY KEY (project_id, scope, scope_key, hour)",
         "costdb_rollup_coverage": "PRIMARY KEY (period)",
+        "costdb_backups": "PRIMARY KEY (label)",
     }
     assert foreign == {
         "budget_alerts_budget_id_budgets_id_fk": (

@@ -48,6 +48,19 @@ export const costAggregates = pgTable('cost_aggregates', {
   check('cost_aggregates_total_tokens_nonnegative_check', sql`total_tokens >= 0`),
 ]);
 
+export const costdbBackups = pgTable('costdb_backups', {
+  label: text('label').primaryKey(),
+  type: text('type').notNull(),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }).notNull(),
+  databaseBytes: bigint('database_bytes', { mode: 'number' }).notNull(),
+  repositoryBytes: bigint('repository_bytes', { mode: 'number' }).notNull(),
+}, (table) => [
+  index('idx_costdb_backups_finished').on(table.finishedAt),
+  check('costdb_backups_order_check', sql`started_at <= finished_at`),
+  check('costdb_backups_type_valid_check', sql`type IN ('full', 'diff', 'incr')`),
+]);
+
 export const costdbModelNames = pgTable('costdb_model_names', {
   provider: text('provider').notNull(),
   model: text('model').notNull(),

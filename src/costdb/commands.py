@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from costdb import defaults
+from costdb.backup_commands import backup
 from costdb.budget_commands import budgets, configured_webhook
 from costdb.command_options import every_option, heartbeat_option, wait_option
 from costdb.errors import CostdbError
@@ -299,6 +300,7 @@ def similar(event_id: str, k: int, min_similarity: float, as_json: bool) -> None
 
 
 cli.add_command(budgets)
+cli.add_command(backup)
 
 
 @cli.group()

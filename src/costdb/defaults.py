@@ -65,3 +65,14 @@ BUDGET_METRICS_TOP = 20
 TLS_EXPIRY_WARN_DAYS = 30
 """The server certificate's last days: the probe warns in them, and the db image (and the
 Compose stack's ``secrets`` service) re-issue a certificate they made themselves."""
+BACKUP_FULL_EVERY = "7d"
+BACKUP_DIFF_EVERY = "1d"
+"""``costdb backup schedule``: a full backup weekly, a differential daily (pgBackRest keeps
+``repo1-retention-full`` fulls, two by default in the db image, and their WAL)."""
+BACKUP_CHECK_EVERY = "60s"
+BACKUP_TIMEOUT_SECONDS = 6 * 3600.0
+BACKUP_WARN_HOURS = 36.0
+"""The probe warns when the newest recorded backup is older (a daily differential, plus half
+a day of slack)."""
+ARCHIVE_WARN_SEGMENTS = 3
+"""The probe warns when this many WAL segments wait for the archive (archiving lags)."""

@@ -529,5 +529,24 @@ class RollupCoverage(Base):
     covered_until: Mapped[datetime]
 
 
+class BackupRecord(Base):
+    """A pgBackRest backup that completed, as ``costdb backup`` recorded it right after: how a
+    probe that reaches only the database knows the age of the last backup."""
+
+    __tablename__ = "costdb_backups"
+    __table_args__ = (
+        CheckConstraint("type IN ('full', 'diff', 'incr')", name="type_valid"),
+        CheckConstraint("started_at <= finished_at", name="order"),
+        Index("idx_costdb_backups_finished", "finished_at"),
+    )
+
+    label: Mapped[str] = mapped_column(primary_key=True)
+    type: Mapped[str]
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    database_bytes: Mapped[int] = mapped_column(BigInteger())
+    repository_bytes: Mapped[int] = mapped_column(BigInteger())
+
+
 metadata = Base.metadata
 """The schema's metadata: what Alembic migrates to and what the health probe expects."""

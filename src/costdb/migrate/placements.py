@@ -12,8 +12,8 @@ layout, read by the distribution step and written into the probe's manifest.
   them with events, wherever the events are.
 - ``costdb_spend_hourly`` is distributed by ``project_id`` and co-located with
   ``cost_aggregates``: a budget reads one project's hours from one shard. ``budgets``,
-  ``budget_alerts`` and ``costdb_rollup_coverage`` are small reference tables (the alerts'
-  foreign key needs its budgets on the same node).
+  ``budget_alerts``, ``costdb_rollup_coverage`` and ``costdb_backups`` are small reference
+  tables (the alerts' foreign key needs its budgets on the same node).
 
 Citus requires every unique constraint of a distributed table to contain its distribution
 column, so the primary keys of the three tables not distributed by ``id`` become
@@ -54,6 +54,7 @@ PLACEMENTS = (
     Placement("costdb_model_names", "reference"),
     Placement("costdb_repricing", "reference"),
     Placement("costdb_rollup_coverage", "reference"),
+    Placement("costdb_backups", "reference"),
     Placement("budgets", "reference"),
     Placement("budget_alerts", "reference"),
     Placement("events", "distributed", "id"),

@@ -1,16 +1,16 @@
 """Everything the probe needs from the server, read in one catalog round trip.
 
-One query returns one JSON document: recovery state, this connection's TLS (version, cipher),
-whether the database (not this session: the probe's role is read-only on purpose) defaults to
-read-only transactions, extensions, the Alembic revision, and for the public schema every
-table's and view's columns (type with its modifiers as ``format_type`` prints it, nullability,
-default as ``pg_get_expr`` prints it), every index (``pg_get_indexdef``, validity), every
-constraint keyed by table and name (``pg_get_constraintdef``, validation) and every function
-that no extension owns (signature as ``regprocedure`` prints it, result type, volatility).
-PostgreSQL renders all of it, so a definition can be compared with what a fresh migration
-produces, not just a name. ``alembic_version`` is read through ``query_to_xml`` behind a
-``to_regclass`` guard, so that a database without the table (never migrated) answers NULL
-instead of failing the query.
+One query returns one JSON document: recovery state, WAL archiving (``pg_stat_archiver``, the
+current WAL file), the newest recorded backup, this connection's TLS (version, cipher), whether
+the database (not this session: the probe's role is read-only on purpose) defaults to read-only
+transactions, extensions, the Alembic revision, and for the public schema every table's and
+view's columns (type with its modifiers as ``format_type`` prints it, nullability, default as
+``pg_get_expr`` prints it), every index (``pg_get_indexdef``, validity), every constraint keyed
+by table and name (``pg_get_constraintdef``, validation) and every function that no extension
+owns (signature as ``regprocedure`` prints it, result type, volatility). PostgreSQL renders all
+of it, so a definition can be compared with what a fresh migration produces, not just a name.
+``alembic_version`` is read through ``query_to_xml`` behind a ``to_regclass`` guard, so that a
+database without the table (never migrated) answers NULL instead of failing the query.
 
 On a Citus coordinator (the ``citus`` extension present) the document also says where Citus
 placed each public table (``pg_dist_partition``: method, distribution column, co-location
@@ -54,7 +54,16 @@ SELECT encode(convert_to(json_build_object(
 )::text, 'UTF8'), 'base64') AS document
 """
 
-SNAPSHOT_QUERY = """
+_LAST_BACKUP_QUERY = """
+SELECT encode(convert_to(coalesce((
+    SELECT json_build_object('label', label, 'type', type,
+                             'age_seconds', extract(epoch FROM now() - finished_at))::text
+    FROM public.costdb_backups ORDER BY finished_at DESC LIMIT 1), 'null'), 'UTF8'), 'base64')
+  AS document
+"""
+
+SNAPSHOT_QUERY = (
+    """
 SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
   'tls', (SELECT json_build_object('version', version, 'cipher', cipher)
@@ -105,9 +114,28 @@ SELECT json_build_object(
   'citus', CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN (
       SELECT convert_from(decode(string_agg(v::text, ''), 'base64'), 'UTF8')::json
       FROM unnest(xpath('//document/text()', query_to_xml(
-          'CITUS_QUERY', false, false, ''))) AS v) END
+          'CITUS_QUERY', false, false, ''))) AS v) END,
+  'archiving', (
+      SELECT json_build_object(
+          'mode', current_setting('archive_mode'),
+          'last_archived_wal', a.last_archived_wal,
+          'last_archived_seconds', extract(epoch FROM now() - a.last_archived_time),
+          'failed', a.failed_count,
+          'last_failed_wal', a.last_failed_wal,
+          'last_failed_seconds', extract(epoch FROM now() - a.last_failed_time),
+          'current_wal', CASE WHEN pg_is_in_recovery() THEN NULL
+                              ELSE pg_walfile_name(pg_current_wal_lsn()) END,
+          'segment_bytes', pg_size_bytes(current_setting('wal_segment_size')))
+      FROM pg_stat_archiver a),
+  'last_backup', CASE WHEN to_regclass('public.costdb_backups') IS NOT NULL THEN (
+      SELECT convert_from(decode(string_agg(v::text, ''), 'base64'), 'UTF8')::json
+      FROM unnest(xpath('//document/text()', query_to_xml(
+          'LAST_BACKUP_QUERY', false, false, ''))) AS v) END
 )
-""".replace("CITUS_QUERY", _CITUS_QUERY.replace("'", "''")).encode()
+""".replace("CITUS_QUERY", _CITUS_QUERY.replace("'", "''"))
+    .replace("LAST_BACKUP_QUERY", _LAST_BACKUP_QUERY.replace("'", "''"))
+    .encode()
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +152,8 @@ class Snapshot:
     routines: dict[str, str]  # signature -> "result volatility" (i, s or v)
     citus: dict[str, Any] | None  # None without Citus; else {"tables": ..., "workers": ...}
     tls: dict[str, str] | None = None  # this connection's TLS version and cipher; None: clear
+    archiving: dict[str, Any] | None = None  # pg_stat_archiver and the WAL position
+    last_backup: dict[str, Any] | None = None  # the newest costdb_backups row, if any
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Snapshot:

@@ -1,13 +1,16 @@
-"""Checks of the server the schema lives on, not of the schema: the probe's connection's TLS and
-the server certificate's remaining life. They warn (healthy, reported) rather than fail: a
-certificate that expires in a week or a clear-text connection is something to fix, not a
-reason to stop the services that depend on the database. The migration runner does not make
-them: they say nothing about whether a migration worked.
+"""Checks of the server the schema lives on, not of the schema: the probe's connection's TLS
+and the server certificate's remaining life, WAL archiving and the last backup. They warn
+(healthy, reported) rather than fail: a certificate that expires in a week, an archive that
+lags or a clear-text connection is something to fix, not a reason to stop the services that
+depend on the database. The migration runner does not make them: they say nothing about
+whether a migration worked.
 """
 
 from __future__ import annotations
 
-from costdb.defaults import TLS_EXPIRY_WARN_DAYS
+from typing import Any
+
+from costdb.defaults import ARCHIVE_WARN_SEGMENTS, BACKUP_WARN_HOURS, TLS_EXPIRY_WARN_DAYS
 from costdb.verify.catalog import Snapshot
 from costdb.verify.checks import Check
 
@@ -27,3 +30,92 @@ def check_tls(snapshot: Snapshot, days_left: float | None, unknown_because: str)
             f"(clients refuse an expired certificate); {protocol}",
         )
     return Check("tls", "pass", f"{protocol}; server certificate valid {days_left:.0f} more days")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _segment_number(name: str | None, segment_bytes: int) -> int | None:
+    """A WAL file name's position in the WAL (timeline aside); None for a history or backup
+    file's name."""
+    if name is None or len(name) != 24:
+        return None
+    try:
+        log, segment = int(name[8:16], 16), int(name[16:24], 16)
+    except ValueError:
+        return None
+    return log * (0x100000000 // segment_bytes) + segment
+
+
+def waiting_segments(archiving: dict[str, Any]) -> int | None:
+    """Closed WAL segments not archived yet (the one being written does not count)."""
+    size = int(archiving["segment_bytes"])
+    current = _segment_number(archiving.get("current_wal"), size)
+    last = _segment_number(archiving.get("last_archived_wal"), size)
+    if current is None or last is None:
+        return None
+    return max(0, current - last - 1)
+
+
+def _archiving_fails(archiving: dict[str, Any]) -> bool:
+    failed_ago = archiving.get("last_failed_seconds")
+    archived_ago = archiving.get("last_archived_seconds")
+    return failed_ago is not None and (archived_ago is None or failed_ago < archived_ago)
+
+
+def check_archiving(snapshot: Snapshot) -> Check:
+    """WAL archiving keeps up: a failing or lagging archive warns (the database keeps running
+    and keeps the WAL; a point-in-time restore would stop where the archive stops)."""
+    archiving = snapshot.archiving
+    if archiving is None or archiving["mode"] == "off":
+        return Check("archiving", "pass", "WAL archiving is off")
+    waiting = waiting_segments(archiving)
+    archived_ago = archiving.get("last_archived_seconds")
+    last = f"last segment archived {_age(archived_ago)} ago" if archived_ago else "none archived"
+    if _archiving_fails(archiving):
+        return Check(
+            "archiving",
+            "warn",
+            f"WAL archiving fails: {archiving['last_failed_wal']} could not be archived "
+            f"({_age(archiving['last_failed_seconds'])} ago), "
+            f"{'the' if waiting is None else waiting} WAL segments wait in pg_wal; {last}",
+        )
+    if waiting is not None and waiting >= ARCHIVE_WARN_SEGMENTS:
+        return Check("archiving", "warn", f"WAL archiving lags: {waiting} segments wait; {last}")
+    return Check("archiving", "pass", f"{last}, {waiting or 0} waiting")
+
+
+def check_backups(snapshot: Snapshot) -> Check:
+    """The newest recorded backup is recent (``costdb_backups``)."""
+    backup = snapshot.last_backup
+    if backup is None:
+        return Check("backups", "pass", "no backup recorded (costdb backup sets them up)")
+    age = float(backup["age_seconds"])
+    described = f"{backup['label']} ({backup['type']}) finished {_age(age)} ago"
+    if age > BACKUP_WARN_HOURS * 3600:
+        return Check(
+            "backups", "warn", f"the last backup {described}: more than {BACKUP_WARN_HOURS:g} h"
+        )
+    return Check("backups", "pass", f"the last backup {described}")
+
+
+def server_gauges(snapshot: Snapshot, certificate_days: float | None) -> dict[str, float | None]:
+    """The numbers behind the checks above, for ``/metrics`` (None: not known)."""
+    archiving = snapshot.archiving or {}
+    archiving_on = archiving.get("mode", "off") != "off"
+    return {
+        "archive_age_seconds": archiving.get("last_archived_seconds") if archiving_on else None,
+        "archive_waiting_segments": waiting_segments(archiving) if archiving_on else None,
+        "archive_failing": float(_archiving_fails(archiving)) if archiving_on else None,
+        "backup_age_seconds": (
+            float(snapshot.last_backup["age_seconds"]) if snapshot.last_backup else None
+        ),
+        "tls_certificate_days_left": certificate_days,
+    }
