@@ -221,6 +221,31 @@ def test_the_rollup_service_alerts_a_budget_to_a_webhook_on_this_machine(stack: 
     assert "secret-token" not in stack.logs("rollup")
 
 
+def test_the_backup_profile_archives_and_backs_up_on_its_own(stack: Stack) -> None:
+    """`--profile backup`: the sidecar sets the repository up, takes the first full backup and
+    records it; the server archives from then on; the probe reports both."""
+    started = stack.up("--profile", "backup")
+    assert started.returncode == 0, started.stderr + stack.health_report() + stack.logs("backup")
+    listed = stack.compose("exec", "-T", "backup", "costdb-backup.sh", "list")
+    assert listed.returncode == 0, listed.stderr
+    [backup] = listed.stdout.splitlines()
+    assert " full " in backup
+    recorded = stack.compose(
+        "exec", "-T", "db", "psql", "-U", "postgres", "-d", "costdb", "-Atc",
+        "SELECT label, type FROM costdb_backups",
+    )  # fmt: skip
+    assert recorded.stdout.split() == [f"{backup.split()[0]}|full"]
+    probe = run_module(
+        "healthcheck", "--json",
+        env=clean_environment(DATABASE_URL=stack.verified_role("costdb_readonly").url),
+    )  # fmt: skip
+    checks = {check["name"]: check for check in json.loads(probe.stdout)["checks"]}
+    assert checks["backups"]["status"] == "pass"
+    assert checks["backups"]["detail"].startswith(f"the last backup {backup.split()[0]} (full)")
+    assert checks["archiving"]["status"] == "pass", checks["archiving"]
+    assert checks["tls"]["status"] == "pass" and "valid" in checks["tls"]["detail"]
+
+
 def test_the_example_dependent_starts_healthy_and_stops_at_once(stack: Stack) -> None:
     started = stack.up("--profile", "example")
     assert started.returncode == 0, started.stderr

@@ -48,11 +48,13 @@ def run(
     check: bool = False,
     cwd: Path = REPO,
     env: Mapping[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         list(args),
         cwd=cwd,
         env={**os.environ, **(env or {})},
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
