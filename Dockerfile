@@ -96,6 +96,33 @@ HEALTHCHECK --interval=10s --timeout=10s --start-period=120s --start-interval=1s
 ENTRYPOINT ["db-entrypoint.sh"]
 CMD ["postgres"]
 
+# --- exporter ----------------------------------------------------------------------------
+# Prometheus' postgres_exporter (Debian's package) with costdb's queries, as the read-only role.
+FROM ${PYTHON_IMAGE} AS exporter
+ARG COSTDB_VERSION=dev
+ARG COSTDB_REVISION=unknown
+LABEL org.opencontainers.image.title="costdb-exporter" \
+      org.opencontainers.image.version="${COSTDB_VERSION}" \
+      org.opencontainers.image.revision="${COSTDB_REVISION}" \
+      org.opencontainers.image.description="Prometheus postgres_exporter with costdb's queries" \
+      org.opencontainers.image.source="https://example.invalid/costdb" \
+      org.opencontainers.image.licenses="MIT"
+# Debian's exporter follows the base image's release, which is what is pinned.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends prometheus-postgres-exporter \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+COPY --chmod=0644 docker/exporter-queries.yaml /etc/costdb/exporter-queries.yaml
+USER prometheus
+EXPOSE 9187
+# Debian 12's exporter (0.11) reads checkpoint columns that PostgreSQL 17 moved from
+# pg_stat_bgwriter to pg_stat_checkpointer: that one collector is off, so that every scrape
+# leaves the server's log clean.
+ENTRYPOINT ["/usr/bin/prometheus-postgres-exporter", \
+            "--extend.query-path=/etc/costdb/exporter-queries.yaml", "--no-collector.bgwriter"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --start-interval=1s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9187/metrics', timeout=4)"]
+
 # --- tools -------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS tools
 # The release workflow passes the version and the commit; a local build says "dev".

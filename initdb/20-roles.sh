@@ -72,6 +72,8 @@ ALTER ROLE costdb_app SET statement_timeout = '30s';
 ALTER ROLE costdb_app SET idle_in_transaction_session_timeout = '60s';
 ALTER ROLE costdb_readonly SET default_transaction_read_only = on;
 ALTER ROLE costdb_readonly SET statement_timeout = '30s';
+-- Read-only monitoring (statistics, sizes, settings): the probe and postgres_exporter.
+GRANT pg_monitor TO costdb_readonly;
 
 -- Only costdb's roles connect, and only to costdb's database; only the owner creates objects.
 REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;

@@ -111,6 +111,36 @@ def test_up_wait_returns_with_the_schema_migrated_and_verified(running: Stack) -
     assert '"event": "done"' in running.logs("db")
 
 
+def test_the_exporter_shows_the_server_and_costdbs_series_and_the_log_stays_clean(
+    running: Stack,
+) -> None:
+    """postgres_exporter as the read-only role over verified TLS: the server's series, costdb's
+    queries, and not one ERROR in the server's log for any of its default collectors."""
+    url = f"http://127.0.0.1:{running.exporter_port}/metrics"
+    deadline = time.monotonic() + 60
+    while True:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            metrics = response.read().decode()
+        if "costdb_rollup_lag_seconds" in metrics or time.monotonic() > deadline:
+            break
+        time.sleep(2)  # the roll-up service's first run writes the coverage
+
+    def value(name: str) -> str | None:
+        found = re.search(rf"^{name}(?:{{[^}}]*}})? (\S+)$", metrics, re.MULTILINE)
+        return found.group(1) if found else None
+
+    assert value("pg_up") == "1", metrics[:2000]
+    assert int(float(value("costdb_events_inserted") or "-1")) >= 0
+    assert 0 <= float(value("costdb_rollup_lag_seconds") or "-1") < 3600
+    assert "pg_stat_database_xact_commit" in metrics
+    alarming = [
+        line
+        for line in running.logs("db").splitlines()
+        if any(level in line for level in ("FATAL:", "ERROR:", "PANIC:"))
+    ]
+    assert alarming == []
+
+
 def test_clients_reach_db_over_verified_tls_only(running: Stack) -> None:
     """The stack's own services verify db (verify-full, the stack's CA: /readyz is healthy
     through it); a user on this machine does the same with the CA the README fetches."""

@@ -309,6 +309,7 @@ def test_kubernetes_images_carry_the_version_of_pyproject() -> None:
     assert {image["name"]: image["newTag"] for image in images} == {
         "costdb-db": version,
         "costdb-tools": version,
+        "costdb-exporter": version,
     }
     pods = [
         doc["spec"]["template"]["spec"]
@@ -369,7 +370,7 @@ def test_the_release_workflow_publishes_signed_multiarch_images_with_notes() -> 
     notes_step = " ".join(step.get("run", "") for step in jobs["notes"]["steps"])
     assert "scripts/release-notes.sh" in notes_step
     images = jobs["images"]
-    assert images["strategy"]["matrix"]["target"] == ["db", "tools"]
+    assert images["strategy"]["matrix"]["target"] == ["db", "tools", "exporter"]
     assert images["permissions"]["id-token"] == "write"
     steps = {step.get("id") or step.get("name") or step["uses"]: step for step in images["steps"]}
     build = steps["build"]["with"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +85,23 @@ def test_metrics_parse_and_report_every_check(healthy_server: RunningServer) -> 
     assert metrics["costdb_health_check_status[index:idx_prompt_embeddings_hnsw]"] == 1
     assert metrics["costdb_health_probe_duration_seconds_count"] >= 1
     assert metrics["costdb_health_last_success_timestamp_seconds"] > time.time() - 60
+    # The test server neither archives nor has a backup nor serves TLS: not known, not 0.
+    for unknown in ("archive_age_seconds", "backup_age_seconds", "tls_certificate_days_left"):
+        assert math.isnan(metrics[f"costdb_{unknown}"])
+
+
+def test_metrics_show_the_age_of_the_last_backup(
+    migrated_database: DatabaseSettings, serve_factory: list[RunningServer]
+) -> None:
+    run_sql(
+        migrated_database,
+        "INSERT INTO costdb_backups VALUES ('20261205-000000F', 'full',"
+        " now() - interval '2 hours 5 minutes', now() - interval '2 hours', 10, 1)",
+    )
+    server = start_server(migrated_database)
+    serve_factory.append(server)
+    server.get("/readyz")
+    assert 7190 < server.metrics()["costdb_backup_age_seconds"] < 7300
 
 
 def test_metrics_count_the_calls_of_the_last_hour_no_price_covers(

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DB_IMAGE = "costdb-db:test"
 TOOLS_IMAGE = "costdb-tools:test"
+EXPORTER_IMAGE = "costdb-exporter:test"
 CITUS_DOCKERFILE = REPO / "docker" / "citus" / "Dockerfile"
 CITUS_WORKER_IMAGE = "costdb-citus-worker:test"
 CITUS_COORDINATOR_IMAGE = "costdb-citus-coordinator:test"
@@ -184,6 +185,7 @@ class Stack:
         self.project = f"costdb-test-{secrets.token_hex(4)}"
         self.db_port = free_port()
         self.health_port = free_port()
+        self.exporter_port = free_port()
         self.citus_port = free_port()
         self.citus_health_port = free_port()
         self.db_image = db_image
@@ -212,6 +214,8 @@ class Stack:
                 "COSTDB_TOOLS_IMAGE": TOOLS_IMAGE,
                 "COSTDB_DB_PORT": str(self.db_port),
                 "COSTDB_HEALTH_PORT": str(self.health_port),
+                "COSTDB_EXPORTER_IMAGE": EXPORTER_IMAGE,
+                "COSTDB_EXPORTER_PORT": str(self.exporter_port),
                 "COSTDB_CITUS_WORKER_IMAGE": CITUS_WORKER_IMAGE,
                 "COSTDB_CITUS_COORDINATOR_IMAGE": CITUS_COORDINATOR_IMAGE,
                 "COSTDB_CITUS_PORT": str(self.citus_port),

@@ -29,7 +29,7 @@ from costdb.migrate.scripts import alembic_config as costdb_alembic_config
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.settings import DatabaseSettings, parse_database_url
 from testsupport.citus_servers import CitusCluster, citus_available, citus_cluster
-from testsupport.containers import DB_IMAGE, TOOLS_IMAGE, build, engine_or_skip
+from testsupport.containers import DB_IMAGE, EXPORTER_IMAGE, TOOLS_IMAGE, build, engine_or_skip
 from testsupport.database_actions import run_sql
 from testsupport.health_servers import RunningServer
 from testsupport.servers import (
@@ -208,3 +208,4 @@ def images() -> None:
     engine_or_skip()
     build("db", DB_IMAGE)
     build("tools", TOOLS_IMAGE)
+    build("exporter", EXPORTER_IMAGE)
