@@ -107,13 +107,16 @@ LABEL org.opencontainers.image.title="costdb-exporter" \
       org.opencontainers.image.description="Prometheus postgres_exporter with costdb's queries" \
       org.opencontainers.image.source="https://example.invalid/costdb" \
       org.opencontainers.image.licenses="MIT"
-# Debian's exporter follows the base image's release, which is what is pinned.
+# Debian's exporter follows the base image's release, which is what is pinned. It runs as a
+# user of its own with fixed ids (the package's `prometheus` gets whatever system id is free).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends prometheus-postgres-exporter \
- && apt-get clean && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10002 exporter \
+ && useradd --system --uid 10002 --gid 10002 --no-create-home --shell /usr/sbin/nologin exporter
 COPY --chmod=0644 docker/exporter-queries.yaml /etc/costdb/exporter-queries.yaml
-USER prometheus
+USER 10002:10002
 EXPOSE 9187
 # Debian 12's exporter (0.11) reads checkpoint columns that PostgreSQL 17 moved from
 # pg_stat_bgwriter to pg_stat_checkpointer: that one collector is off, so that every scrape
