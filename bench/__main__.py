@@ -27,6 +27,7 @@ from bench import (
     reliability,
     schema_v2,
     similarity,
+    staging,
 )
 from bench.harness import Figure, create_database, running_cluster
 from costdb.local.cluster import PostgresCluster
@@ -132,6 +133,10 @@ def _containers(_cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return containers.container_figures(sizes.lifecycle_repeat)
 
 
+def _staging(_cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
+    return staging.staging_figures(sizes.events, sizes.repeat)
+
+
 def _citus(cluster: PostgresCluster, sizes: Sizes) -> list[Figure]:
     return citus.citus_figures(
         cluster,
@@ -153,6 +158,7 @@ SECTIONS: dict[str, Callable[[PostgresCluster, Sizes], list[Figure]]] = {
     "prices": _prices,
     "budgets": _budgets,
     "citus": _citus,
+    "staging": _staging,
 }
 
 

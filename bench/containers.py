@@ -22,6 +22,7 @@ import pytest
 from bench.harness import Figure, median
 from testsupport.containers import (
     DB_IMAGE,
+    EXPORTER_IMAGE,
     REPO,
     TOOLS_IMAGE,
     Stack,
@@ -90,6 +91,7 @@ def container_figures(repeat: int) -> list[Figure]:
         return []
     build("db", DB_IMAGE)
     build("tools", TOOLS_IMAGE)
+    build("exporter", EXPORTER_IMAGE)
     bases = _base_images()
     baseline, alone, first_up, second_up = [], [], [], []
     for _ in range(repeat):

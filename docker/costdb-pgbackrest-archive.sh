@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The db image's archive_command (`costdb-pgbackrest-archive.sh %p`; pgBackRest refuses to back up
-# unless archive_command names it): hand a WAL segment to
-# pgBackRest, so that a failure (repository full, unreachable, not writable) leaves the segment
-# in pg_wal and PostgreSQL tries again until it succeeds: nothing is lost while it is away.
+# The db image's archive_command (`costdb-pgbackrest-archive.sh %p`: pgBackRest refuses to back
+# up unless archive_command names it): hand a WAL segment to pgBackRest, so that a failure
+# (repository full, unreachable, not writable) leaves the segment in pg_wal and PostgreSQL
+# tries again until it succeeds: nothing is lost while the repository is away.
 #
 # Until a repository is set up (`costdb backup` creates its stanza) there is nothing to archive
 # to, and no backup that could ever use the segment: it is let go, as with archiving off, so

@@ -23,6 +23,7 @@ from costdb.errors import CostdbError
 
 STANZA = "costdb"
 _ERROR_LINE = re.compile(r"^(?:P\d+\s+)?ERROR: \[(\d+)\]: (.*)$", re.MULTILINE)
+_RELAYED = re.compile(r"^raised from [\w-]+ protocol: ")  # a worker process's error, relayed
 
 
 class BackupError(CostdbError):
@@ -51,11 +52,11 @@ def _environment(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _failure(output: str, what: str) -> str:
+def failure_line(output: str, what: str) -> str:
     errors = _ERROR_LINE.findall(output)
     if errors:
         code, message = errors[-1]
-        return f"{what} failed: {message.strip()} (pgBackRest error {code})"
+        return f"{what} failed: {_RELAYED.sub('', message.strip())} (pgBackRest error {code})"
     last = next((line for line in reversed(output.splitlines()) if line.strip()), "no output")
     return f"{what} failed: {last.strip()}"
 
@@ -85,7 +86,7 @@ def run(
     except subprocess.TimeoutExpired:
         raise BackupError(f"{what} did not finish within {timeout:g} s") from None
     if result.returncode != 0:
-        raise BackupError(_failure(result.stderr + result.stdout, what))
+        raise BackupError(failure_line(result.stderr + result.stdout, what))
     return result
 
 

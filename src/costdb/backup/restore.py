@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from costdb.backup.pgbackrest import STANZA, BackupError, backup_sets, program, run
@@ -52,11 +52,13 @@ def _check_target(target: datetime | None, now: datetime) -> list[str]:
         raise BackupError("the repository holds no backup: nothing to restore")
     if target is None:
         return []
-    first = backups[0].finished_at
-    if target <= first:
+    # pgBackRest keeps whole seconds: a target within the second a backup ended may not be
+    # after it, so the earliest reachable time is the next second.
+    earliest = backups[0].finished_at + timedelta(seconds=1)
+    if target < earliest:
         raise BackupError(
-            f"{target.isoformat()} is before the end of the first backup ({first.isoformat()}): "
-            "the earliest time a restore can reach is just after it"
+            f"{target.isoformat()} is before the end of the first backup: the earliest time a "
+            f"restore can reach is {earliest.isoformat()}"
         )
     if target > now:
         raise BackupError(f"{target.isoformat()} is in the future")
