@@ -240,6 +240,8 @@ V2_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | N
         None,
     ),
     "idx_budget_alerts_pending": ("budget_alerts", "btree", False, ("next_attempt_at",), None),
+    # The backups' record (0009): the newest one, for the probe.
+    "idx_costdb_backups_finished": ("costdb_backups", "btree", False, ("finished_at",), None),
 }
 
 COLUMNS_QUERY = """
