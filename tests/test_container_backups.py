@@ -238,3 +238,18 @@ def test_bad_restores_end_in_one_line_and_write_nothing(
     [line] = output.strip().splitlines()
     assert line.startswith("costdb: error: pgbackrest restore failed: "), line
     assert volume_is_empty(spoiled)
+
+
+def test_a_repository_that_cannot_be_written_is_named_in_one_line(primary: Primary) -> None:
+    """Nothing is set up in it (no stanza, no archiving): the server keeps running without
+    archiving, as before any repository."""
+    run("docker", "exec", primary.container, "chmod", "0555", "/var/lib/pgbackrest")
+    attempt = run("docker", "exec", primary.container, "costdb-backup.sh", "now")
+    assert attempt.returncode != 0
+    [line] = attempt.stderr.strip().splitlines()
+    assert line.startswith("costdb: error: pgbackrest stanza-create failed: "), line
+    assert "/var/lib/pgbackrest" in line and "ermission denied" in line
+    listed = run("docker", "exec", primary.container, "ls", "-A", "/var/lib/pgbackrest")
+    assert listed.stdout.strip() == ""
+    health = run("docker", "exec", primary.container, "db-healthcheck.sh")
+    assert health.returncode == 0, health.stdout
