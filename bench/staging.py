@@ -21,7 +21,14 @@ import pytest
 
 from bench.harness import Figure, median
 from costdb.verify.server_checks import waiting_segments
-from testsupport.containers import DB_IMAGE, build, engine_or_skip, run, run_detached
+from testsupport.containers import (
+    DB_IMAGE,
+    build,
+    engine_or_skip,
+    run,
+    run_detached,
+    superuser_sql,
+)
 
 SECTION = "staging"
 LOAD_EVENTS = """
@@ -56,14 +63,7 @@ print(json.dumps({"connect": connect, "probe": probe}))
 
 
 def _psql(container: str, statement: str, **variables: str) -> str:
-    settings = [part for name, value in variables.items() for part in ("-v", f"{name}={value}")]
-    result = run(
-        "docker", "exec", "--interactive", container,
-        "psql", "-U", "postgres", "-d", "costdb", "-v", "ON_ERROR_STOP=1", *settings, "-At",
-        input=statement, timeout=3600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return superuser_sql(container, statement, variables, timeout=3600)
 
 
 def _tls_figures(container: str, pairs: int) -> list[Figure]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from testsupport.containers import DB_IMAGE, run, run_detached, wait_for_health
+from testsupport.containers import DB_IMAGE, run, run_detached, superuser_sql, wait_for_health
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 OUTAGE_SECONDS = 60
@@ -27,19 +27,7 @@ class Primary:
     repository: str
 
     def sql(self, statement: str, **variables: str) -> str:
-        return psql(self.container, statement, **variables)
-
-
-def psql(container: str, statement: str, **variables: str) -> str:
-    """``statement`` as the superuser; ``variables`` reach it as psql's :'name'."""
-    settings = [part for name, value in variables.items() for part in ("-v", f"{name}={value}")]
-    result = run(
-        "docker", "exec", "--interactive", container,
-        "psql", "-U", "postgres", "-d", "costdb", "-v", "ON_ERROR_STOP=1", *settings, "-At",
-        input=statement,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+        return superuser_sql(self.container, statement, variables)
 
 
 INSERT_BATCH = """
@@ -56,7 +44,7 @@ def insert(primary: Primary, batch: str, count: int) -> None:
 
 
 def batches(container: str) -> dict[str, int]:
-    rows = psql(
+    rows = superuser_sql(
         container,
         "SELECT metadata->>'batch', count(*) FROM events WHERE project_id = 'drill' GROUP BY 1",
     )

@@ -39,6 +39,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.drizzle_schema",
         "costdb.errors",
         "costdb.exit_codes",
+        "costdb.file_writes",
         "costdb.log_format",
         "costdb.paths",
         "costdb.pricing",

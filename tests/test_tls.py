@@ -15,10 +15,10 @@ from costdb.stack_secrets import SERVER_FILES, ensure_certificates
 from costdb.tls.certificates import (
     Issued,
     TlsError,
-    check_server_pair,
     days_left,
     issue_ca,
     issue_server,
+    load_server_pair,
     names_in,
     parse_certificate,
 )
@@ -50,11 +50,11 @@ def ca() -> Issued:
 
 def test_an_issued_pair_passes_and_names_its_hosts(ca: Issued, tmp_path: Path) -> None:
     environment = _write_pair(tmp_path, issue_server(ca, ["db", "127.0.0.1"]), ca)
-    leaf = check_server_pair(
+    leaf = load_server_pair(
         Path(environment["COSTDB_TLS_CERT_FILE"]),
         Path(environment["COSTDB_TLS_KEY_FILE"]),
         Path(environment["COSTDB_TLS_CA_FILE"]),
-    )
+    ).leaf
     assert names_in(leaf) == {"db", "127.0.0.1"}
     assert 390 < days_left(leaf) <= 397
 

@@ -63,6 +63,26 @@ def run(
     )
 
 
+def superuser_sql(
+    container: str,
+    statement: str,
+    variables: Mapping[str, str] | None = None,
+    timeout: float = 600,
+) -> str:
+    """``statement`` in the db container's costdb database as the superuser (psql over its
+    socket, the statement on standard input); ``variables`` reach it as psql's :'name'."""
+    settings = [
+        part for name, value in (variables or {}).items() for part in ("-v", f"{name}={value}")
+    ]
+    result = run(
+        "docker", "exec", "--interactive", container,
+        "psql", "-U", "postgres", "-d", "costdb", "-v", "ON_ERROR_STOP=1", *settings, "-At",
+        input=statement, timeout=timeout,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def engine_or_skip() -> None:
     """Skip unless a Docker engine and Compose v2 answer."""
     if shutil.which("docker") is None:

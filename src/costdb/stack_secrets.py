@@ -17,22 +17,14 @@ mounted into the stack's own containers only).
 
 from __future__ import annotations
 
-import os
 import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from costdb.defaults import TLS_EXPIRY_WARN_DAYS
 from costdb.errors import ConfigError
-from costdb.tls.certificates import (
-    Issued,
-    days_left,
-    issue_ca,
-    issue_server,
-    names_in,
-    parse_certificate,
-)
+from costdb.file_writes import replace_file
+from costdb.tls.certificates import Issued, issue_ca, issue_server, needs_reissue, read_issued
 
 NAMES = (
     "postgres_password",
@@ -75,22 +67,10 @@ def _given(directory: Path | None, name: str) -> str | None:
 
 
 def _write(path: Path, value: str | bytes, mode: int = MODE) -> None:
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        partial.unlink(missing_ok=True)
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(value.encode() if isinstance(value, str) else value)
-        os.replace(partial, path)
+        replace_file(path, value.encode() if isinstance(value, str) else value, mode)
     except OSError as exc:
         raise ConfigError(f"{path.parent}: cannot write the passwords: {exc.strerror}") from None
-
-
-def _read_pair(into: Path, names: tuple[str, str]) -> Issued | None:
-    try:
-        return Issued(*((into / name).read_bytes() for name in names))
-    except FileNotFoundError:
-        return None
 
 
 def _write_pair(into: Path, names: tuple[str, str], issued: Issued) -> None:
@@ -102,17 +82,15 @@ def ensure_certificates(into: Path, extra_hostnames: list[str]) -> Outcome:
     """The stack's CA and the db service's certificate: kept, made, or re-issued when the
     certificate nears its end (or no longer names every host name asked for)."""
     hostnames = list(dict.fromkeys([*TLS_HOSTNAMES, *extra_hostnames]))
-    ca = _read_pair(into, CA_FILES)
-    server = _read_pair(into, SERVER_FILES)
+    ca = read_issued(into, *CA_FILES)
+    server = read_issued(into, *SERVER_FILES)
     if ca is None:
         ca, server, action = issue_ca("costdb stack CA"), None, "made"
         _write_pair(into, CA_FILES, ca)
     else:
         action = "kept"
-    if server is not None:
-        leaf = parse_certificate(server.certificate)
-        if days_left(leaf) < TLS_EXPIRY_WARN_DAYS or set(hostnames) - names_in(leaf):
-            server, action = None, "renewed"
+    if server is not None and needs_reissue(server, hostnames):
+        server, action = None, "renewed"
     if server is None:
         _write_pair(into, SERVER_FILES, issue_server(ca, hostnames))
         action = "made" if action == "made" else "renewed"

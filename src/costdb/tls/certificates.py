@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from costdb.defaults import TLS_EXPIRY_WARN_DAYS
 from costdb.errors import ConfigError
 
 CA_DAYS = 3650
@@ -154,13 +156,13 @@ def _read(path: Path, what: str) -> bytes:
         raise TlsError(f"{what} {path}: cannot read it: {exc.strerror}") from None
 
 
-def load_certificates(path: Path, what: str) -> list[x509.Certificate]:
-    """Every certificate in a PEM file (a server certificate may be followed by its chain)."""
+def _certificates(pem: bytes, path: Path, what: str) -> list[x509.Certificate]:
+    """Every certificate of a PEM file's text (a server certificate may be followed by its
+    chain)."""
     try:
-        certificates = x509.load_pem_x509_certificates(_read(path, what))
+        return x509.load_pem_x509_certificates(pem)
     except ValueError:
         raise TlsError(f"{what} {path}: not a PEM certificate") from None
-    return certificates
 
 
 def parse_certificate(pem: bytes) -> x509.Certificate:
@@ -172,6 +174,23 @@ def days_left(certificate: x509.Certificate, now: datetime | None = None) -> flo
     """Days until ``certificate`` expires (negative once it has)."""
     remaining = certificate.not_valid_after_utc - (now or datetime.now(UTC))
     return remaining.total_seconds() / 86400
+
+
+def needs_reissue(server: Issued, required_names: Iterable[str] = ()) -> bool:
+    """A certificate costdb issued is re-issued in its last ``TLS_EXPIRY_WARN_DAYS`` days, or
+    when it no longer names every host name asked for."""
+    leaf = parse_certificate(server.certificate)
+    return days_left(leaf) < TLS_EXPIRY_WARN_DAYS or bool(set(required_names) - names_in(leaf))
+
+
+def read_issued(directory: Path, certificate_name: str, key_name: str) -> Issued | None:
+    """A certificate and key costdb wrote into ``directory``; None unless both are there."""
+    try:
+        return Issued(
+            (directory / certificate_name).read_bytes(), (directory / key_name).read_bytes()
+        )
+    except FileNotFoundError:
+        return None
 
 
 def _check_key_permissions(path: Path) -> None:
@@ -188,19 +207,32 @@ def _check_key_permissions(path: Path) -> None:
         )
 
 
-def check_server_pair(
+@dataclass(frozen=True)
+class ServerPair:
+    """A certificate file, its key and the CA clients trust, checked, as read once from disk:
+    what is installed is exactly what was checked."""
+
+    leaf: x509.Certificate
+    certificate: bytes
+    key: bytes
+    ca: bytes | None
+
+
+def load_server_pair(
     certificate_path: Path,
     key_path: Path,
     ca_path: Path | None = None,
     now: datetime | None = None,
-) -> x509.Certificate:
-    """The server certificate of a pair that PostgreSQL can serve; else one line saying why."""
+) -> ServerPair:
+    """A pair that PostgreSQL can serve (and its CA); else one line saying why."""
     now = now or datetime.now(UTC)
     _check_key_permissions(key_path)
-    chain = load_certificates(certificate_path, "certificate")
+    certificate = _read(certificate_path, "certificate")
+    chain = _certificates(certificate, certificate_path, "certificate")
     leaf = chain[0]
+    key_pem = _read(key_path, "key")
     try:
-        key = serialization.load_pem_private_key(_read(key_path, "key"), password=None)
+        key = serialization.load_pem_private_key(key_pem, password=None)
     except TypeError:
         raise TlsError(
             f"key {key_path} is encrypted: PostgreSQL cannot be given a passphrase here; "
@@ -220,9 +252,11 @@ def check_server_pair(
             f"certificate {certificate_path} is not valid before "
             f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M} UTC (is this machine's clock right?)"
         )
+    ca = None
     if ca_path is not None:
-        _check_issued_by(chain, certificate_path, load_certificates(ca_path, "CA"), ca_path)
-    return leaf
+        ca = _read(ca_path, "CA")
+        _check_issued_by(chain, certificate_path, _certificates(ca, ca_path, "CA"), ca_path)
+    return ServerPair(leaf, certificate, key_pem, ca)
 
 
 def _check_issued_by(

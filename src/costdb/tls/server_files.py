@@ -28,15 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from costdb.defaults import TLS_EXPIRY_WARN_DAYS
+from costdb.file_writes import replace_file
 from costdb.tls.certificates import (
     Issued,
     TlsError,
-    check_server_pair,
     days_left,
     issue_ca,
     issue_server,
-    parse_certificate,
+    load_server_pair,
+    needs_reissue,
+    read_issued,
 )
 
 SERVER_USER = "postgres"
@@ -79,15 +80,7 @@ def _server_ids() -> tuple[int, int] | None:
 
 def _write(directory: Path, name: str, content: bytes, mode: int) -> None:
     """Replace ``directory/name`` atomically, owned by the server's user."""
-    partial = directory / f".{name}.partial"
-    partial.unlink(missing_ok=True)
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(content)
-    ids = _server_ids()
-    if ids is not None:
-        os.chown(partial, *ids)
-    os.replace(partial, directory / name)
+    replace_file(directory / name, content, mode, _server_ids())
 
 
 def _private_directory(path: Path) -> None:
@@ -108,17 +101,9 @@ def _install(runtime: Path, files: Mapping[str, bytes | None]) -> None:
 
 
 def _prepare_given(given: GivenFiles, runtime: Path) -> str:
-    leaf = check_server_pair(given.certificate, given.key, given.ca)
-    _install(
-        runtime,
-        {
-            CERTIFICATE: given.certificate.read_bytes(),
-            KEY: given.key.read_bytes(),
-            CA: given.ca.read_bytes() if given.ca else None,
-            CA_KEY: None,
-        },
-    )
-    return f"TLS: certificate {given.certificate}, valid {days_left(leaf):.0f} more days"
+    pair = load_server_pair(given.certificate, given.key, given.ca)
+    _install(runtime, {CERTIFICATE: pair.certificate, KEY: pair.key, CA: pair.ca, CA_KEY: None})
+    return f"TLS: certificate {given.certificate}, valid {days_left(pair.leaf):.0f} more days"
 
 
 def _hostnames(environ: Mapping[str, str]) -> list[str]:
@@ -129,13 +114,9 @@ def _hostnames(environ: Mapping[str, str]) -> list[str]:
 
 def _read_issued(directory: Path) -> tuple[Issued, Issued] | None:
     """The CA and server pair kept in ``directory``, if a complete set is there."""
-    try:
-        return (
-            Issued((directory / CA).read_bytes(), (directory / CA_KEY).read_bytes()),
-            Issued((directory / CERTIFICATE).read_bytes(), (directory / KEY).read_bytes()),
-        )
-    except FileNotFoundError:
-        return None
+    ca = read_issued(directory, CA, CA_KEY)
+    server = read_issued(directory, CERTIFICATE, KEY)
+    return (ca, server) if ca is not None and server is not None else None
 
 
 def _prepare_generated(runtime: Path, data_directory: Path, environ: Mapping[str, str]) -> str:
@@ -147,7 +128,9 @@ def _prepare_generated(runtime: Path, data_directory: Path, environ: Mapping[str
         ca = issue_ca("costdb CA")
         found, action = (ca, issue_server(ca, _hostnames(environ))), "generated"
     ca, server = found
-    if days_left(parse_certificate(server.certificate)) < TLS_EXPIRY_WARN_DAYS:
+    # Expiry alone: the host name a certificate names is this container's, which the next
+    # container on the same volume does not share.
+    if needs_reissue(server):
         server, action = issue_server(ca, _hostnames(environ)), "renewed"
     files = {CERTIFICATE: server.certificate, KEY: server.key, CA: ca.certificate, CA_KEY: ca.key}
     _install(runtime, files)

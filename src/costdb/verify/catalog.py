@@ -62,6 +62,18 @@ SELECT encode(convert_to(coalesce((
   AS document
 """
 
+_DOCUMENT = """(
+      SELECT convert_from(decode(string_agg(v::text, ''), 'base64'), 'UTF8')::json
+      FROM unnest(xpath('//document/text()', query_to_xml('QUOTED', false, false, ''))) AS v)"""
+
+
+def _document_of(query: str) -> str:
+    """The JSON document ``query`` returns (one row, one base64 column named ``document``), run
+    as dynamic SQL: planned only when its guard lets it run, so it may name what may not
+    exist."""
+    return _DOCUMENT.replace("QUOTED", query.replace("'", "''"))
+
+
 SNAPSHOT_QUERY = (
     """
 SELECT json_build_object(
@@ -111,10 +123,8 @@ SELECT json_build_object(
       WHERE p.pronamespace = 'public'::regnamespace
         AND NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = 'pg_proc'::regclass
                         AND e.objid = p.oid AND e.deptype = 'e')),
-  'citus', CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN (
-      SELECT convert_from(decode(string_agg(v::text, ''), 'base64'), 'UTF8')::json
-      FROM unnest(xpath('//document/text()', query_to_xml(
-          'CITUS_QUERY', false, false, ''))) AS v) END,
+  'citus', CASE WHEN EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')
+                THEN CITUS_DOCUMENT END,
   'archiving', (
       SELECT json_build_object(
           'mode', current_setting('archive_mode'),
@@ -127,13 +137,11 @@ SELECT json_build_object(
                               ELSE pg_walfile_name(pg_current_wal_lsn()) END,
           'segment_bytes', pg_size_bytes(current_setting('wal_segment_size')))
       FROM pg_stat_archiver a),
-  'last_backup', CASE WHEN to_regclass('public.costdb_backups') IS NOT NULL THEN (
-      SELECT convert_from(decode(string_agg(v::text, ''), 'base64'), 'UTF8')::json
-      FROM unnest(xpath('//document/text()', query_to_xml(
-          'LAST_BACKUP_QUERY', false, false, ''))) AS v) END
+  'last_backup', CASE WHEN to_regclass('public.costdb_backups') IS NOT NULL
+                     THEN LAST_BACKUP_DOCUMENT END
 )
-""".replace("CITUS_QUERY", _CITUS_QUERY.replace("'", "''"))
-    .replace("LAST_BACKUP_QUERY", _LAST_BACKUP_QUERY.replace("'", "''"))
+""".replace("CITUS_DOCUMENT", _document_of(_CITUS_QUERY))
+    .replace("LAST_BACKUP_DOCUMENT", _document_of(_LAST_BACKUP_QUERY))
     .encode()
 )
 
