@@ -56,6 +56,7 @@ fmt: $(BIN)/costdb  ## format and fix what ruff can
 	$(BIN)/ruff check --fix .
 
 bench: $(BIN)/costdb postgres  ## run the benchmarks (BENCH_ARGS=--quick for a smoke run): bench/RESULTS.md
+	@bash scripts/provision-bench.sh
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lock: $(BIN)/costdb  ## pin the images' Python dependencies (with hashes) after changing pyproject.toml

@@ -2,7 +2,9 @@
 (BRIN time index, idx_events_project_time) beside two baselines measured in the same run on the
 same rows: the schema before revision 0004 (no idx_events_project_time) and the time index as a
 btree without it (the baseline RESULTS.md reported before schema v2); plus the time index's
-size as BRIN and as btree."""
+size as BRIN and as btree. Then the same three dashboards through ``costdb_spend_by`` (the
+roll-ups' covered hours, the rest from the calls) after an hourly roll-up of the last 8 days,
+beside the same sums computed from ``events_with_cost``, and checked equal to them."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import psycopg
 
 from bench.data import ANCHOR
 from bench.harness import Figure, median
+from costdb.maintenance.rollup import roll_up
 from costdb.settings import DatabaseSettings
 
 QUERIES = {
@@ -34,6 +37,33 @@ QUERIES = {
         " WHERE created_at >= %(since_day)s AND created_at < %(until)s GROUP BY model"
     ),
 }
+# Each dashboard through costdb_spend_by, and the same answer (cost, calls per key) from the
+# calls themselves: the raw query a dashboard would otherwise run.
+DASHBOARDS = {
+    "cost by feature, last 24 h, one project": (
+        "SELECT key, cost_usd, calls FROM costdb_spend_by('feature', %(since_day)s, %(until)s,"
+        " %(project)s)",
+        "SELECT feature, sum(coalesce(computed_cost_usd, estimated_cost_usd)), count(*)"
+        " FROM events_with_cost WHERE project_id = %(project)s"
+        " AND created_at >= %(since_day)s AND created_at < %(until)s"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+    ),
+    "cost per user, last 7 days, one project": (
+        "SELECT key, cost_usd, calls FROM costdb_spend_by('user', %(since_week)s, %(until)s,"
+        " %(project)s) LIMIT 100",
+        "SELECT user_id, sum(coalesce(computed_cost_usd, estimated_cost_usd)), count(*)"
+        " FROM events_with_cost WHERE project_id = %(project)s"
+        " AND created_at >= %(since_week)s AND created_at < %(until)s"
+        " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 100",
+    ),
+    "cost by model, last 24 h, all projects": (
+        "SELECT key, cost_usd, calls FROM costdb_spend_by('model', %(since_day)s, %(until)s)",
+        "SELECT model, sum(coalesce(computed_cost_usd, estimated_cost_usd)), count(*)"
+        " FROM events_with_cost WHERE created_at >= %(since_day)s AND created_at < %(until)s"
+        " GROUP BY 1 ORDER BY 2 DESC, 1",
+    ),
+}
+ROLLED_UP_DAYS = 8
 PARAMETERS = {
     "project": "project-01",
     "since_day": ANCHOR - timedelta(days=1),
@@ -58,17 +88,48 @@ def _index_names(node: object) -> list[str]:
     return []
 
 
+def _median_time(connection: psycopg.Connection[Any], sql: str, repeat: int) -> float:
+    connection.execute(sql.encode(), PARAMETERS).fetchall()  # warm the cache
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        connection.execute(sql.encode(), PARAMETERS).fetchall()
+        times.append(time.perf_counter() - started)
+    return median(times)
+
+
 def query_timings(connection: psycopg.Connection[Any], repeat: int) -> dict[str, tuple[float, str]]:
-    results = {}
-    for name, sql in QUERIES.items():
-        connection.execute(sql.encode(), PARAMETERS).fetchall()  # warm the cache
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            connection.execute(sql.encode(), PARAMETERS).fetchall()
-            times.append(time.perf_counter() - started)
-        results[name] = (median(times), _plan_indexes(connection, sql))
-    return results
+    return {
+        name: (_median_time(connection, sql, repeat), _plan_indexes(connection, sql))
+        for name, sql in QUERIES.items()
+    }
+
+
+def dashboard_figures(connection: psycopg.Connection[Any], repeat: int) -> list[Figure]:
+    """The dashboards through costdb_spend_by after an hourly roll-up, beside the same sums
+    from the calls; each answer compared with the calls' (the note says whether equal)."""
+    started = time.perf_counter()
+    roll_up(connection, "hour", ANCHOR - timedelta(days=ROLLED_UP_DAYS), ANCHOR)
+    rolled_up = time.perf_counter() - started
+    figures = []
+    for name, (function_sql, raw_sql) in DASHBOARDS.items():
+        equal = (
+            connection.execute(function_sql.encode(), PARAMETERS).fetchall()
+            == connection.execute(raw_sql.encode(), PARAMETERS).fetchall()
+        )
+        figures.append(
+            Figure(
+                "analytics",
+                f"dashboard via costdb_spend_by: {name} (p50)",
+                _median_time(connection, function_sql, repeat) * 1000,
+                "ms",
+                "the same sums from events_with_cost",
+                _median_time(connection, raw_sql, repeat) * 1000,
+                note=f"equal to the calls' answer: {equal}; goal <= 20 ms; roll-up of the"
+                f" last {ROLLED_UP_DAYS} days beforehand {rolled_up:.1f} s",
+            )
+        )
+    return figures
 
 
 def _index_size(connection: psycopg.Connection[Any], name: str) -> int:
@@ -99,6 +160,7 @@ def analytics_figures(database: DatabaseSettings, repeat: int) -> list[Figure]:
         connection.execute(b"CREATE INDEX idx_events_created_at ON events USING brin (created_at)")
         connection.execute(project_time_def.encode())
         connection.execute(b"ANALYZE events")
+        dashboards = dashboard_figures(connection, repeat)
     count = rows[0] if rows else 0
     figures = []
     for name in QUERIES:
@@ -132,7 +194,7 @@ def analytics_figures(database: DatabaseSettings, repeat: int) -> list[Figure]:
             btree_size / 2**10,
         )
     )
-    return figures
+    return figures + dashboards
 
 
 def _index_definition(connection: psycopg.Connection[Any], name: str) -> str:

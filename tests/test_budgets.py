@@ -263,7 +263,7 @@ def test_the_hourly_spend_equals_a_group_by_and_the_coverage_grows_only_when_con
         hour = call["created_at"].replace(minute=0, second=0, microsecond=0)
         if not FIRST <= hour < FIRST + timedelta(days=3):
             continue
-        keys = [("project", ""), ("feature", call["feature"])]
+        keys = [("project", ""), ("feature", call["feature"]), ("model", call["model"])]
         if call["user_id"] is not None:
             keys.append(("user", call["user_id"]))
         for scope, key in keys:
@@ -409,3 +409,73 @@ def test_one_budget_per_scope_and_period_even_with_nulls(
         connection.execute(
             "INSERT INTO budgets (project_id, period, limit_usd) VALUES ('acme', 'month', 10)"
         )
+
+
+SPEND_BY_RANGES = (  # whole covered hours; edges off the hour on both sides; across the
+    # coverage's end (the hour in progress); after it (calls only); empty
+    (FIRST + timedelta(days=1), FIRST + timedelta(days=2)),
+    (datetime(2026, 3, 6, 7, 13, 5, tzinfo=UTC), datetime(2026, 3, 8, 22, 41, 59, tzinfo=UTC)),
+    (datetime(2026, 3, 7, 23, 30, tzinfo=UTC), datetime(2026, 3, 10, 4, 5, tzinfo=UTC)),
+    (COVERED_UNTIL, LAST),
+    (COVERED_UNTIL, COVERED_UNTIL),
+)
+DIMENSIONS = {"feature": "feature", "user": "user_id", "model": "model"}
+
+
+def _oracle_spend_by(
+    calls: list[dict[str, Any]], column: str, project: str | None, since: datetime, until: datetime
+) -> list[tuple[Any, ...]]:
+    totals: dict[Any, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
+    for call in calls:
+        if (project is None or call["project_id"] == project) and since <= call[
+            "created_at"
+        ] < until:
+            totals[call[column]][0] += _cost(call)
+            totals[call[column]][1] += 1
+    return sorted(((key, cost, count) for key, (cost, count) in totals.items()), key=str)
+
+
+@pytest.mark.parametrize(
+    ("database_fixture", "covered"),
+    [
+        ("migrated_database", False),
+        ("migrated_database", True),
+        pytest.param("distributed_database", True, marks=pytest.mark.slow),
+    ],
+    ids=["no-roll-up", "rolled-up-partly", "citus"],
+)
+def test_the_dashboards_spend_by_equals_the_raw_calls_priced_in_python(
+    request: pytest.FixtureRequest, database_fixture: str, covered: bool
+) -> None:
+    database: DatabaseSettings = request.getfixturevalue(database_fixture)
+    calls = _calls(seed=24, count=1500)
+    with _connect(database) as connection:
+        _store(connection, calls)
+        if covered:  # the roll-up has covered up to COVERED_UNTIL, not beyond
+            roll_up(connection, "hour", FIRST + timedelta(hours=30), COVERED_UNTIL)
+        for since, until in SPEND_BY_RANGES:
+            for dimension, column in DIMENSIONS.items():
+                for project in ("acme", None):
+                    rows = connection.execute(
+                        "SELECT key, cost_usd, calls FROM costdb_spend_by(%s, %s, %s, %s)",
+                        (dimension, since, until, project),
+                    ).fetchall()
+                    expected = _oracle_spend_by(calls, column, project, since, until)
+                    assert sorted(rows, key=str) == expected, (dimension, project, since, until)
+                    costs = [row[1] for row in rows]
+                    assert costs == sorted(costs, reverse=True)  # the dearest first
+
+
+def test_the_dashboards_spend_by_names_a_bad_dimension(
+    migrated_database: DatabaseSettings,
+) -> None:
+    with (
+        _connect(migrated_database) as connection,
+        pytest.raises(psycopg.errors.InvalidParameterValue) as failure,
+    ):
+        connection.execute(
+            "SELECT * FROM costdb_spend_by('region', now() - interval '1 day', now())"
+        )
+    assert str(failure.value).startswith(
+        "costdb_spend_by: dimension must be feature, user or model, not 'region'"
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from alembic import command
 from pytest_alembic import MigrationContext
@@ -158,3 +160,48 @@ def test_downgrade_to_the_spec_revision_keeps_rows_written_at_head(
     assert count == 1
     assert default == "gen_random_uuid()"
     assert functions == 0
+
+
+def test_the_hours_already_rolled_up_get_their_model_spend_at_0010(
+    alembic_runner: MigrationContext, alembic_engine: Engine
+) -> None:
+    """0010 adds the per-model spend that dashboards read: the hours a roll-up covered
+    before it are filled from the calls (priced as the roll-up prices them); later hours are
+    the roll-up's to write."""
+    alembic_runner.migrate_up_to("0009")
+    for model, minutes, cost in (
+        ("gpt-4o", 5, "0.250000"),
+        ("gpt-4o", 50, "0.125000"),
+        ("o3", 70, "1.000000"),
+        ("o3", 200, "2.000000"),
+    ):
+        alembic_runner.insert_into(
+            "events",
+            {
+                **SEED_EVENT,
+                "model": model,
+                "estimated_cost_usd": cost,
+                "created_at": datetime(2026, 11, 1, 10, tzinfo=UTC) + timedelta(minutes=minutes),
+            },
+        )
+    alembic_runner.insert_into(
+        "costdb_rollup_coverage",
+        {
+            "period": "hour",
+            "covered_from": datetime(2026, 11, 1, 10, tzinfo=UTC),
+            "covered_until": datetime(2026, 11, 1, 12, 30, tzinfo=UTC),
+        },
+    )
+    alembic_runner.migrate_up_to("heads")
+    with alembic_engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT scope_key, hour, cost_usd, calls FROM costdb_spend_hourly"
+                " WHERE scope = 'model' ORDER BY hour, scope_key"
+            )
+        ).all()
+    hour = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    assert [tuple(row) for row in rows] == [
+        ("gpt-4o", hour, Decimal("0.375000"), 2),
+        ("o3", hour + timedelta(hours=1), Decimal("1.000000"), 1),
+    ]  # the call at 13:20 is after the coverage: not rolled up yet

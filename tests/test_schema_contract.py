@@ -242,6 +242,14 @@ V2_INDEXES: dict[str, tuple[str, str, bool, tuple[str, ...], tuple[str, ...] | N
     "idx_budget_alerts_pending": ("budget_alerts", "btree", False, ("next_attempt_at",), None),
     # The backups' record (0009): the newest one, for the probe.
     "idx_costdb_backups_finished": ("costdb_backups", "btree", False, ("finished_at",), None),
+    # The dashboards' read of the hourly spend (0011): one scope, a project or all, hours.
+    "idx_costdb_spend_hourly_scope_project_hour": (
+        "costdb_spend_hourly",
+        "btree",
+        False,
+        ("scope", "project_id", "hour"),
+        None,
+    ),
 }
 
 COLUMNS_QUERY = """

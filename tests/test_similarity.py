@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -120,3 +121,91 @@ def test_similarity_search_uses_hnsw_and_finds_the_neighbours(
         ]
     )
     assert recall >= 0.9
+
+
+def _store_in_projects(
+    engine: Engine, vectors: NDArray[np.float32], projects: list[str]
+) -> list[uuid.UUID]:
+    """One event per vector, a second apart, in the given projects; every prompt different."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    event_ids = [uuid.uuid4() for _ in range(len(vectors))]
+    with Session(engine) as session:
+        session.execute(
+            insert(Event),
+            [
+                {
+                    "id": event_id,
+                    "trace_id": f"t{i}",
+                    "span_id": f"s{i}",
+                    "project_id": project,
+                    "feature": "search",
+                    "provider": "openai",
+                    "model": "gpt-4o-mini",
+                    "input_tokens": 10,
+                    "output_tokens": 5,
+                    "latency_ms": 100,
+                    "estimated_cost_usd": 0,
+                    "created_at": start + timedelta(seconds=i),
+                }
+                for i, (event_id, project) in enumerate(zip(event_ids, projects, strict=True))
+            ],
+        )
+        session.execute(
+            insert(PromptEmbedding),
+            [
+                {"event_id": event_id, "embedding": vector, "prompt_hash": f"h{i}"}
+                for i, (event_id, vector) in enumerate(zip(event_ids, vectors, strict=True))
+            ],
+        )
+        session.commit()
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE events"))
+        connection.execute(text("ANALYZE prompt_embeddings"))
+        connection.commit()
+    return event_ids
+
+
+def _similar(
+    engine: Engine, target: uuid.UUID, exact_prompts: int | None
+) -> tuple[list[uuid.UUID], int]:
+    """costdb_similar_prompts' top-10 (any similarity) and the HNSW index scans it made."""
+    scans = text("SELECT pg_stat_get_xact_numscans('idx_prompt_embeddings_hnsw'::regclass)")
+    with engine.connect() as connection:
+        if exact_prompts is not None:
+            connection.execute(
+                text("SELECT set_config('costdb.similar_exact_prompts', :n, true)"),
+                {"n": str(exact_prompts)},
+            )
+        before = connection.execute(scans).scalar_one()  # counts not yet flushed are in it
+        found = list(
+            connection.execute(
+                text("SELECT event_id FROM costdb_similar_prompts(:t, 10, 0.0)"), {"t": target}
+            ).scalars()
+        )
+        after = connection.execute(scans).scalar_one()
+        connection.rollback()
+    return found, int(after - before)
+
+
+def test_similar_prompts_search_a_small_project_exactly_and_a_large_one_through_hnsw(
+    migrated_engine: Engine,
+) -> None:
+    """A project with few earlier prompts is searched over its own rows (exact, no index
+    scan); a larger one through the HNSW index; costdb.similar_exact_prompts sets the bound."""
+    vectors = _clustered_vectors(2000, clusters=30, seed=3)
+    projects = ["small" if i % 20 == 0 else "large" for i in range(len(vectors))]
+    ids = _store_in_projects(migrated_engine, vectors, projects)
+
+    def truth(target: int) -> list[uuid.UUID]:
+        earlier = [i for i in range(target) if projects[i] == projects[target]]
+        distances = 1.0 - vectors[earlier] @ vectors[target]
+        return [ids[earlier[i]] for i in np.argsort(distances, kind="stable")[:K]]
+
+    small, large = len(vectors) - 20, len(vectors) - 1  # each project's newest prompt
+    found, scans = _similar(migrated_engine, ids[small], exact_prompts=None)
+    assert (found, scans) == (truth(small), 0)  # 99 earlier prompts: searched exactly
+    found, scans = _similar(migrated_engine, ids[large], exact_prompts=None)
+    assert scans == 1  # 1,899 earlier prompts: more than 1,000, through the index
+    assert len(set(found) & set(truth(large))) >= 9  # approximate, and close
+    found, scans = _similar(migrated_engine, ids[large], exact_prompts=5000)
+    assert (found, scans) == (truth(large), 0)

@@ -103,7 +103,8 @@ export const costdbSpendHourly = pgTable('costdb_spend_hourly', {
   calls: bigint('calls', { mode: 'number' }).notNull(),
 }, (table) => [
   primaryKey({ name: 'costdb_spend_hourly_pkey', columns: [table.projectId, table.scope, table.scopeKey, table.hour] }),
-  check('costdb_spend_hourly_scope_valid_check', sql`scope IN ('project', 'feature', 'user')`),
+  index('idx_costdb_spend_hourly_scope_project_hour').on(table.scope, table.projectId, table.hour),
+  check('costdb_spend_hourly_scope_valid_check', sql`scope IN ('project', 'feature', 'user', 'model')`),
 ]);
 
 export const events = pgTable('events', {

@@ -494,16 +494,20 @@ class BudgetAlert(Base):
     last_error: Mapped[str | None]
 
 
-SPEND_SCOPES = ("project", "feature", "user")
+SPEND_SCOPES = ("project", "feature", "user", "model")
 
 
 class SpendHourly(Base):
     """Spend and calls per UTC hour of a project (``scope_key`` empty), of a project's
-    feature, and of a project's user: written by the hourly roll-up beside ``cost_aggregates``
-    (which has no user), read by the budget functions."""
+    feature, of a project's user and of a project's model: written by the hourly roll-up
+    beside ``cost_aggregates`` (which has no user and rounds), read by the budget functions
+    and ``costdb_spend_by``."""
 
     __tablename__ = "costdb_spend_hourly"
-    __table_args__ = (CheckConstraint(f"scope IN {SPEND_SCOPES!r}", name="scope_valid"),)
+    __table_args__ = (
+        CheckConstraint(f"scope IN {SPEND_SCOPES!r}", name="scope_valid"),
+        Index("idx_costdb_spend_hourly_scope_project_hour", "scope", "project_id", "hour"),
+    )
 
     project_id: Mapped[str] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(primary_key=True)

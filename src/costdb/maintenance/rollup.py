@@ -17,7 +17,7 @@ that period is written (never a wrapped or rounded number). A key whose events a
 (retention) keeps its roll-up: roll-ups outlive raw events.
 
 An hourly run also writes, in the same transactions and from the same per-call costs, the
-budgets' spend per hour of each project, feature and user (``costdb_spend_hourly``), the hour
+spend per hour of each project, feature, user and model (``costdb_spend_hourly``), the hour
 in progress up to the run's end included, and every run extends ``costdb_rollup_coverage``:
 up to when a reader may take the spend from the roll-ups rather than from the calls.
 """
@@ -94,7 +94,8 @@ WHERE (a.total_cost, a.total_tokens, a.call_count, a.avg_latency)
       (EXCLUDED.total_cost, EXCLUDED.total_tokens, EXCLUDED.call_count, EXCLUDED.avg_latency)
 """
 
-# The budgets' hourly spend per project, per (project, feature) and per (project, user).
+# The hourly spend per project, per (project, feature), (project, user) and (project, model):
+# the budgets' and the dashboards' (costdb_spend_by).
 SPEND_UPSERT = """
 INSERT INTO costdb_spend_hourly AS s (project_id, scope, scope_key, hour, cost_usd, calls)
 SELECT project_id, 'project', '', period_start, sum(total_cost), sum(call_count)
@@ -105,6 +106,9 @@ FROM costdb_rollup_detail GROUP BY project_id, feature, period_start
 UNION ALL
 SELECT project_id, 'user', user_id, period_start, sum(total_cost), sum(call_count)
 FROM costdb_rollup_detail WHERE user_id IS NOT NULL GROUP BY project_id, user_id, period_start
+UNION ALL
+SELECT project_id, 'model', model, period_start, sum(total_cost), sum(call_count)
+FROM costdb_rollup_detail GROUP BY project_id, model, period_start
 ON CONFLICT (project_id, scope, scope_key, hour) DO UPDATE
 SET cost_usd = EXCLUDED.cost_usd, calls = EXCLUDED.calls
 WHERE (s.cost_usd, s.calls) IS DISTINCT FROM (EXCLUDED.cost_usd, EXCLUDED.calls)
