@@ -4,7 +4,8 @@
   ``/readyz`` (initdb, init scripts, restart, migrate, verify, health server) beside a bare
   ``initdb`` + ``pg_ctl start`` until ``pg_isready`` answers.
 - migration: an empty database to head with ``costdb migrate`` (a whole process: wait, lock,
-  history, upgrade, verify) beside ``psql -f`` of the same SQL (``alembic upgrade head --sql``).
+  history, upgrade, verify) beside ``psql -f`` of the same SQL (``alembic upgrade head --sql``),
+  with byte-code compiled first as in the image.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from bench.harness import Figure, create_database, median, run_command
+from bench.harness import Figure, compile_bytecode, create_database, median, run_command
 from costdb.local.cluster import PostgresCluster, free_port
 from testsupport.servers import new_cluster, shared_tempdir
 
@@ -97,6 +98,7 @@ def _timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def migration_figures(cluster: PostgresCluster, repeat: int) -> list[Figure]:
+    compile_bytecode()
     sql = subprocess.run(
         [sys.executable, "-m", "costdb", "migrate", "--sql"],
         capture_output=True,

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import compileall
 import http.client
 import os
 import subprocess
@@ -24,9 +23,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-import costdb
-import healthcheck
-from bench.harness import Figure, median, percentile, run_command, timed_runs
+from bench.harness import Figure, compile_bytecode, median, percentile, run_command, timed_runs
 from costdb.db.libpq import query_one_value
 from costdb.local.cluster import PostgresCluster, free_port
 from costdb.settings import DatabaseSettings
@@ -52,8 +49,7 @@ def cli_figures(cluster: PostgresCluster, database: DatabaseSettings, repeat: in
         "-q",
     ]
     costdb_health = [os.path.join(os.path.dirname(sys.executable), "costdb"), "health"]
-    for package in (healthcheck, costdb):
-        compileall.compile_dir(os.path.dirname(package.__file__ or ""), quiet=1)
+    compile_bytecode()
     run_command(probe, env)  # warm the page cache
     run_command(costdb_health, env)
     probe_times: list[float] = []

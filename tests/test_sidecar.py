@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from costdb.errors import CostdbError
-from costdb.local.cluster import PostgresCluster, free_port
+from costdb.local.cluster import PostgresCluster, find_binaries, free_port
 from costdb.migrate.history import HistoryMismatch
 from costdb.migrate.lock import MIGRATION_LOCK_KEY
 from costdb.migrate.runner import MigrationFailed
@@ -98,6 +98,29 @@ def test_sql_mode_prints_the_migrations_without_a_database() -> None:
     assert result.returncode == 0, result.stderr
     assert "CREATE EXTENSION IF NOT EXISTS vector;" in result.stdout
     assert "CREATE TABLE events (" in result.stdout
+
+
+def test_the_printed_sql_builds_the_schema_through_psql(
+    empty_database: DatabaseSettings, tmp_path: Path
+) -> None:
+    """What a DBA does with --sql: psql -f on an empty database, then costdb finds the schema
+    complete at head (the offline rendering escapes nothing a function body needs)."""
+    script = tmp_path / "upgrade.sql"
+    script.write_text(
+        run_module("costdb", "migrate", "--sql", env={"PATH": "/usr/bin:/bin"}).stdout
+    )
+    psql = [find_binaries().program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    applied = subprocess.run(
+        [*psql, "-f", str(script), empty_database.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert applied.returncode == 0, applied.stderr
+    result = _migrate(empty_database)
+    assert result.returncode == 0, result.stderr
+    assert f"database already at head {HEAD}; nothing to apply; schema verified" in result.stderr
 
 
 @pytest.fixture

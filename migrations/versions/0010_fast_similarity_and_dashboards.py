@@ -215,8 +215,10 @@ DECLARE
   hour_calls numeric[];
 BEGIN
   IF dimension IS NULL OR dimension NOT IN ('feature', 'user', 'model') THEN
-    RAISE EXCEPTION 'costdb_spend_by: dimension must be feature, user or model, not %',
-      coalesce(quote_literal(dimension), 'NULL') USING ERRCODE = 'invalid_parameter_value';
+    -- The message by concatenation: a RAISE placeholder would be escaped in the offline SQL.
+    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+      MESSAGE = 'costdb_spend_by: dimension must be feature, user or model, not '
+                || coalesce(quote_literal(dimension), 'NULL');
   END IF;
   IF since IS NULL OR until IS NULL OR since >= until THEN
     RETURN;
