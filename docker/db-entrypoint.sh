@@ -130,7 +130,7 @@ server_pid=$!
 # existing role it leaves at the password request, which the server does not log.
 server_ready() {
   local lines=()
-  mapfile -t lines < "$PGDATA/postmaster.pid" 2>/dev/null || return 1
+  mapfile -t lines 2>/dev/null < "$PGDATA/postmaster.pid" || return 1  # (stderr first: a missing file says nothing)
   [ -n "${lines[5]:-}" ] && [[ "${lines[7]:-}" == ready* ]] || return 1
   pg_isready --host=127.0.0.1 --port="${PGPORT:-5432}" --username="${POSTGRES_USER:-postgres}" \
     --dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" --quiet
