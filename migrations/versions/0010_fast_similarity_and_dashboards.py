@@ -196,12 +196,14 @@ $fn$
 """
 
 # Whole covered hours from costdb_spend_hourly (for users, the calls without one are the
-# project's spend less its users'), the rest from the calls: costdb_scope_spend's split.
+# projects' spend less their users'), the rest from the calls: costdb_scope_spend's split.
 SPEND_BY_FUNCTION = """
 CREATE FUNCTION costdb_spend_by(
   dimension text, since timestamptz, until timestamptz, project text DEFAULT NULL
 ) RETURNS TABLE (key text, cost_usd numeric, calls bigint)
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE
+SET work_mem = '64MB'  -- a week of a project's users (tens of thousands of keys) hashed in memory
+AS $fn$
 #variable_conflict use_variable
 DECLARE
   covered_from timestamptz;
@@ -213,6 +215,10 @@ DECLARE
   hour_keys text[];
   hour_costs numeric[];
   hour_calls numeric[];
+  keyed_cost numeric;
+  keyed_calls numeric;
+  anonymous_cost numeric;
+  anonymous_calls numeric;
 BEGIN
   IF dimension IS NULL OR dimension NOT IN ('feature', 'user', 'model') THEN
     -- The message by concatenation: a RAISE placeholder would be escaped in the offline SQL.
@@ -242,22 +248,28 @@ BEGIN
   END IF;
   -- The hours first, into arrays: Citus runs no distributed query nested in another, so the
   -- query that calls costdb_calls_spend_by reads no distributed table itself.
-  SELECT array_agg(s.key), array_agg(s.cost_usd), array_agg(s.calls)
-    INTO hour_keys, hour_costs, hour_calls
+  SELECT array_agg(s.key), array_agg(s.cost_usd), array_agg(s.calls), sum(s.cost_usd),
+         sum(s.calls)
+    INTO hour_keys, hour_costs, hour_calls, keyed_cost, keyed_calls
   FROM (
     SELECT h.scope_key AS key, sum(h.cost_usd) AS cost_usd, sum(h.calls) AS calls
     FROM costdb_spend_hourly h
     WHERE h.scope = dimension AND (project IS NULL OR h.project_id = project)
       AND h.hour >= hours_from AND h.hour < hours_until
     GROUP BY h.scope_key
-    UNION ALL
-    SELECT NULL, sum(CASE h.scope WHEN 'project' THEN h.cost_usd ELSE -h.cost_usd END),
-           sum(CASE h.scope WHEN 'project' THEN h.calls ELSE -h.calls END)
-    FROM costdb_spend_hourly h
-    WHERE dimension = 'user' AND h.scope IN ('project', 'user')
-      AND (project IS NULL OR h.project_id = project)
-      AND h.hour >= hours_from AND h.hour < hours_until
   ) s;
+  IF dimension = 'user' THEN
+    -- The calls without a user (the hourly spend has no NULL key): the projects' spend less
+    -- their users', from the few project rows rather than a second pass over the users'.
+    SELECT sum(h.cost_usd) - coalesce(keyed_cost, 0), sum(h.calls) - coalesce(keyed_calls, 0)
+      INTO anonymous_cost, anonymous_calls
+    FROM costdb_spend_hourly h
+    WHERE h.scope = 'project' AND (project IS NULL OR h.project_id = project)
+      AND h.hour >= hours_from AND h.hour < hours_until;
+    hour_keys := hour_keys || NULL::text;
+    hour_costs := hour_costs || anonymous_cost;
+    hour_calls := hour_calls || anonymous_calls;
+  END IF;
   RETURN QUERY
   SELECT s.key, sum(s.cost_usd), sum(s.calls)::bigint
   FROM (
