@@ -57,6 +57,18 @@ ASKED_AT = (  # inside the covered hours, in the covered part of the open hour, 
 COVERED_UNTIL = datetime(2026, 3, 9, 2, 20, 17, tzinfo=UTC)  # mid-hour: the hour in progress
 
 
+# Plain PostgreSQL without and with a roll-up covering part of the calls, and Citus.
+EACH_DATABASE_AND_COVERAGE = pytest.mark.parametrize(
+    ("database_fixture", "covered"),
+    [
+        ("migrated_database", False),
+        ("migrated_database", True),
+        pytest.param("distributed_database", True, marks=pytest.mark.slow),
+    ],
+    ids=["no-roll-up", "rolled-up-partly", "citus"],
+)
+
+
 def _connect(database: DatabaseSettings) -> psycopg.Connection[Any]:
     return psycopg.connect(database.conninfo("test-budgets"), autocommit=True)
 
@@ -198,15 +210,7 @@ def _status(
     )
 
 
-@pytest.mark.parametrize(
-    ("database_fixture", "covered"),
-    [
-        ("migrated_database", False),
-        ("migrated_database", True),
-        pytest.param("distributed_database", True, marks=pytest.mark.slow),
-    ],
-    ids=["no-roll-up", "rolled-up-partly", "citus"],
-)
+@EACH_DATABASE_AND_COVERAGE
 def test_the_status_equals_the_raw_calls_priced_in_python(
     request: pytest.FixtureRequest, database_fixture: str, covered: bool
 ) -> None:
@@ -435,15 +439,7 @@ def _oracle_spend_by(
     return sorted(((key, cost, count) for key, (cost, count) in totals.items()), key=str)
 
 
-@pytest.mark.parametrize(
-    ("database_fixture", "covered"),
-    [
-        ("migrated_database", False),
-        ("migrated_database", True),
-        pytest.param("distributed_database", True, marks=pytest.mark.slow),
-    ],
-    ids=["no-roll-up", "rolled-up-partly", "citus"],
-)
+@EACH_DATABASE_AND_COVERAGE
 def test_the_dashboards_spend_by_equals_the_raw_calls_priced_in_python(
     request: pytest.FixtureRequest, database_fixture: str, covered: bool
 ) -> None:

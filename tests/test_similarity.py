@@ -17,6 +17,7 @@ from costdb.schema import EMBEDDING_DIMENSIONS, Event, PromptEmbedding
 pytestmark = pytest.mark.slow  # loads and indexes thousands of vectors
 
 K = 10
+START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def _clustered_vectors(count: int, clusters: int, seed: int) -> NDArray[np.float32]:
@@ -32,8 +33,20 @@ def _clustered_vectors(count: int, clusters: int, seed: int) -> NDArray[np.float
     return unit
 
 
-def _store(engine: Engine, vectors: NDArray[np.float32]) -> list[uuid.UUID]:
+def _store(
+    engine: Engine, vectors: NDArray[np.float32], projects: list[str] | None = None
+) -> list[uuid.UUID]:
+    """One event per vector, every prompt different; with ``projects``, in those projects and
+    a second apart (the similarity function searches a project's earlier prompts)."""
     event_ids = [uuid.uuid4() for _ in range(len(vectors))]
+    placed = (
+        {}
+        if projects is None
+        else {
+            event_id: {"project_id": project, "created_at": START + timedelta(seconds=i)}
+            for i, (event_id, project) in enumerate(zip(event_ids, projects, strict=True))
+        }
+    )
     with Session(engine) as session:
         session.execute(
             insert(Event),
@@ -49,6 +62,7 @@ def _store(engine: Engine, vectors: NDArray[np.float32]) -> list[uuid.UUID]:
                     "output_tokens": 5,
                     "latency_ms": 100,
                     "estimated_cost_usd": 0,
+                    **placed.get(event_id, {}),
                 }
                 for i, event_id in enumerate(event_ids)
             ],
@@ -62,6 +76,7 @@ def _store(engine: Engine, vectors: NDArray[np.float32]) -> list[uuid.UUID]:
         )
         session.commit()
     with engine.connect() as connection:
+        connection.execute(text("ANALYZE events"))
         connection.execute(text("ANALYZE prompt_embeddings"))
         connection.commit()
     return event_ids
@@ -123,48 +138,6 @@ def test_similarity_search_uses_hnsw_and_finds_the_neighbours(
     assert recall >= 0.9
 
 
-def _store_in_projects(
-    engine: Engine, vectors: NDArray[np.float32], projects: list[str]
-) -> list[uuid.UUID]:
-    """One event per vector, a second apart, in the given projects; every prompt different."""
-    start = datetime(2026, 11, 1, tzinfo=UTC)
-    event_ids = [uuid.uuid4() for _ in range(len(vectors))]
-    with Session(engine) as session:
-        session.execute(
-            insert(Event),
-            [
-                {
-                    "id": event_id,
-                    "trace_id": f"t{i}",
-                    "span_id": f"s{i}",
-                    "project_id": project,
-                    "feature": "search",
-                    "provider": "openai",
-                    "model": "gpt-4o-mini",
-                    "input_tokens": 10,
-                    "output_tokens": 5,
-                    "latency_ms": 100,
-                    "estimated_cost_usd": 0,
-                    "created_at": start + timedelta(seconds=i),
-                }
-                for i, (event_id, project) in enumerate(zip(event_ids, projects, strict=True))
-            ],
-        )
-        session.execute(
-            insert(PromptEmbedding),
-            [
-                {"event_id": event_id, "embedding": vector, "prompt_hash": f"h{i}"}
-                for i, (event_id, vector) in enumerate(zip(event_ids, vectors, strict=True))
-            ],
-        )
-        session.commit()
-    with engine.connect() as connection:
-        connection.execute(text("ANALYZE events"))
-        connection.execute(text("ANALYZE prompt_embeddings"))
-        connection.commit()
-    return event_ids
-
-
 def _similar(
     engine: Engine, target: uuid.UUID, exact_prompts: int | None
 ) -> tuple[list[uuid.UUID], int]:
@@ -194,7 +167,7 @@ def test_similar_prompts_search_a_small_project_exactly_and_a_large_one_through_
     scan); a larger one through the HNSW index; costdb.similar_exact_prompts sets the bound."""
     vectors = _clustered_vectors(2000, clusters=30, seed=3)
     projects = ["small" if i % 20 == 0 else "large" for i in range(len(vectors))]
-    ids = _store_in_projects(migrated_engine, vectors, projects)
+    ids = _store(migrated_engine, vectors, projects)
 
     def truth(target: int) -> list[uuid.UUID]:
         earlier = [i for i in range(target) if projects[i] == projects[target]]
