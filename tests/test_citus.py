@@ -8,13 +8,15 @@ import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from costdb.migrate.distribute import SHARDS_PER_NODE, DistributionFailed
+from costdb.db.engine import connect
+from costdb.migrate.distribute import SHARDS_PER_NODE, DistributionFailed, distribute
 from costdb.migrate.placements import PLACEMENTS
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
 from costdb.schema import metadata
@@ -26,7 +28,7 @@ from testsupport.citus_servers import CitusCluster
 from testsupport.cli_runner import run_module, url_environment
 from testsupport.database_actions import run_sql
 from testsupport.migration_fixtures import ScriptCopy
-from testsupport.servers import migrate_to_head
+from testsupport.servers import migrate_to, migrate_to_head
 
 pytestmark = pytest.mark.slow
 
@@ -311,6 +313,45 @@ def test_a_later_migration_works_in_both_modes(
         "FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = 'region'$$)",
     )
     assert on_shards == [(True,)]
+
+
+def test_a_distributed_database_at_0009_upgrades_with_its_rows_and_rolled_up_hours(
+    citus_database: DatabaseSettings,
+) -> None:
+    """An install distributed by the previous release (at 0009), with calls and a roll-up's
+    coverage, upgraded by `costdb migrate` in a process of its own: 0010 replaces a CHECK on a
+    distributed table and fills the per-model spend of the covered hours from its shards."""
+    migrate_to(citus_database, "0009")
+    with connect(citus_database, "costdb-tests") as connection:
+        distribute(connection, None)
+    at = datetime(2026, 11, 1, 10, tzinfo=UTC)
+    for minutes, model in ((0, "gpt-4o"), (20, "gpt-4o"), (70, "o3"), (150, "o3")):
+        _insert_event(
+            citus_database,
+            model=model,
+            estimated_cost_usd="0.250000",
+            created_at=at + timedelta(minutes=minutes),
+        )
+    run_sql(
+        citus_database,
+        "INSERT INTO costdb_rollup_coverage"
+        " VALUES ('hour', '2026-11-01 10:00Z', '2026-11-01 12:00Z')",
+    )
+    upgraded = _costdb_migrate(citus_database)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert _rows(citus_database, "SELECT count(*) FROM events") == [(4,)]
+    assert _rows(
+        citus_database,
+        "SELECT scope_key, hour, calls FROM costdb_spend_hourly WHERE scope = 'model'"
+        " ORDER BY hour",
+    ) == [("gpt-4o", at, 2), ("o3", at + timedelta(hours=1), 1)]  # 12:30 is not covered
+    spend = _rows(
+        citus_database,
+        "SELECT key, cost_usd, calls FROM costdb_spend_by('model', %s, %s)",
+        at,
+        at + timedelta(hours=3),
+    )
+    assert spend == [("gpt-4o", Decimal("0.500000"), 2), ("o3", Decimal("0.500000"), 2)]
 
 
 # The documented limits, one test each.
