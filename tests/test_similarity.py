@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from costdb.schema import EMBEDDING_DIMENSIONS, Event, PromptEmbedding
@@ -182,3 +183,19 @@ def test_similar_prompts_search_a_small_project_exactly_and_a_large_one_through_
     assert len(set(found) & set(truth(large))) >= 9  # approximate, and close
     found, scans = _similar(migrated_engine, ids[large], exact_prompts=5000)
     assert (found, scans) == (truth(large), 0)
+
+
+@pytest.mark.parametrize("setting", ["many", "-1", "1e3"])
+def test_a_bad_exact_search_bound_is_named(migrated_engine: Engine, setting: str) -> None:
+    with migrated_engine.connect() as connection:
+        connection.execute(
+            text("SELECT set_config('costdb.similar_exact_prompts', :value, false)"),
+            {"value": setting},
+        )
+        with pytest.raises(DBAPIError) as failure:
+            connection.execute(
+                text("SELECT * FROM costdb_similar_prompts(:t)"), {"t": uuid.uuid4()}
+            )
+    assert str(failure.value.orig).startswith(
+        f"costdb.similar_exact_prompts must be a number of prompts (0 or more), not '{setting}'"
+    )

@@ -79,9 +79,17 @@ DECLARE
   exact_count integer;
   earlier_calls integer;
   candidates uuid[];
-  exact_prompts integer := coalesce(
-    nullif(current_setting('costdb.similar_exact_prompts', true), '')::integer, 1000);
+  exact_setting text := current_setting('costdb.similar_exact_prompts', true);
+  exact_prompts integer := 1000;
 BEGIN
+  IF coalesce(exact_setting, '') <> '' THEN
+    IF exact_setting !~ '^[0-9]{1,9}$' THEN
+      RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+        MESSAGE = 'costdb.similar_exact_prompts must be a number of prompts (0 or more), not '
+                  || quote_literal(exact_setting);
+    END IF;
+    exact_prompts := exact_setting::integer;
+  END IF;
   SELECT e.project_id, e.created_at, p.embedding, p.prompt_hash
     INTO target_project, target_created, target_embedding, target_hash
   FROM events e JOIN prompt_embeddings p ON p.event_id = e.id
