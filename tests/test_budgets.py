@@ -122,6 +122,16 @@ def _store(connection: psycopg.Connection[Any], calls: list[dict[str, Any]]) -> 
         )
 
 
+def _store_and_roll_up(
+    connection: psycopg.Connection[Any], calls: list[dict[str, Any]], *, covered: bool
+) -> None:
+    """The calls and their prices; with ``covered``, an hourly roll-up up to COVERED_UNTIL
+    (mid-hour: the hour in progress), not beyond."""
+    _store(connection, calls)
+    if covered:
+        roll_up(connection, "hour", FIRST + timedelta(hours=30), COVERED_UNTIL)
+
+
 def _cost(call: dict[str, Any]) -> Decimal:
     """The cost view's rule: the price in effect, else the client's estimate."""
     usage = Usage(
@@ -217,10 +227,8 @@ def test_the_status_equals_the_raw_calls_priced_in_python(
     database: DatabaseSettings = request.getfixturevalue(database_fixture)
     calls = _calls(seed=21, count=1500)
     with _connect(database) as connection:
-        _store(connection, calls)
+        _store_and_roll_up(connection, calls, covered=covered)
         _set_budgets(connection)
-        if covered:  # the roll-up has covered up to COVERED_UNTIL, not beyond
-            roll_up(connection, "hour", FIRST + timedelta(hours=30), COVERED_UNTIL)
         for at in ASKED_AT:
             for budget in BUDGETS:
                 start, end = _period(budget[3], budget[4], at)
@@ -446,9 +454,7 @@ def test_the_dashboards_spend_by_equals_the_raw_calls_priced_in_python(
     database: DatabaseSettings = request.getfixturevalue(database_fixture)
     calls = _calls(seed=24, count=1500)
     with _connect(database) as connection:
-        _store(connection, calls)
-        if covered:  # the roll-up has covered up to COVERED_UNTIL, not beyond
-            roll_up(connection, "hour", FIRST + timedelta(hours=30), COVERED_UNTIL)
+        _store_and_roll_up(connection, calls, covered=covered)
         for since, until in SPEND_BY_RANGES:
             for dimension, column in DIMENSIONS.items():
                 for project in ("acme", None):

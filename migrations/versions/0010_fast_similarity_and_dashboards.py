@@ -15,7 +15,8 @@
   model over any range, one project or all: the covered whole hours from
   ``costdb_spend_hourly``, the calls outside them (the hour in progress, an edge that is not on
   the hour) priced one by one, as the budgets read their spend. Equal to the same sums over
-  ``events_with_cost``, up to the last roll-up's view of closed hours.
+  ``events_with_cost``, up to the last roll-up's view of closed hours. Which range is covered
+  is one function, ``costdb_covered_hours``, that ``costdb_scope_spend`` now calls too.
 
 Revision ID: 0010
 Revises: 0009
@@ -23,6 +24,7 @@ Create Date: 2026-12-05 12:00:00
 """
 
 from collections.abc import Sequence
+from types import ModuleType
 
 from alembic import context, op
 
@@ -161,30 +163,35 @@ GROUP BY e.project_id, e.model, date_trunc('hour', e.created_at, 'UTC')
 """
 
 # The calls of [since, until) per feature, user or model, priced as the cost view prices them;
-# one static query per dimension (plain PostgreSQL: costdb_event_cost per call, as the
-# budgets; Citus: the view's join, which its shards run).
-PER_CALL_COST = (
-    "coalesce(costdb_event_cost(e.provider, e.model, e.created_at, e.input_tokens,"
-    " e.output_tokens, e.cached_tokens, e.cache_write_tokens), e.estimated_cost_usd)"
-)
-VIEW_COST = "coalesce(e.computed_cost_usd, e.estimated_cost_usd)"
+# one static query per dimension (plain PostgreSQL: 0008's per-call cost, as the budgets;
+# Citus: the view's join, which its shards run).
+VIEW_COST = "e.computed_cost_usd"
 DIMENSIONS = (("feature", "e.feature"), ("user", "e.user_id"), ("model", "e.model"))
+
+
+def _revision(name: str) -> ModuleType:
+    """An earlier revision's module, for the SQL this one reuses or restores."""
+    script = context.script.get_revision(name)
+    if script is None:  # 0010 descends from 0006 and 0008: they are always there
+        raise RuntimeError(f"revision {name} not found below 0010")
+    return script.module
 
 
 def _calls_queries(cost: str, source: str) -> str:
     branches = []
     for index, (dimension, column) in enumerate(DIMENSIONS):
         keyword = "IF" if index == 0 else "ELSIF"
-        branches.append(  # the module's own constants, no input
+        branches.append(  # the module's own constants and 0008's, no input
             f"    {keyword} dimension = '{dimension}' THEN\n"  # noqa: S608
-            f"      RETURN QUERY SELECT {column}, sum({cost}), count(*)"
-            f" FROM {source} e\n      WHERE (project IS NULL OR e.project_id = project)"
+            f"      RETURN QUERY SELECT {column}, sum(coalesce({cost}, e.estimated_cost_usd)),"
+            f" count(*) FROM {source} e\n      WHERE (project IS NULL OR e.project_id = project)"
             f" AND e.created_at >= since AND e.created_at < until GROUP BY 1;"
         )
     return "\n".join(branches) + "\n    END IF;"
 
 
-CALLS_SPEND_BY_FUNCTION = f"""
+def _calls_spend_by_function() -> str:
+    return f"""
 CREATE FUNCTION costdb_calls_spend_by(
   dimension text, project text, since timestamptz, until timestamptz
 ) RETURNS TABLE (key text, cost_usd numeric, calls bigint)
@@ -197,13 +204,82 @@ BEGIN
   IF EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') THEN
 {_calls_queries(VIEW_COST, "events_with_cost")}
   ELSE
-{_calls_queries(PER_CALL_COST, "events")}
+{_calls_queries(_revision("0008").PER_CALL_COST, "events")}
   END IF;
 END
 $fn$
 """
 
-# Whole covered hours from costdb_spend_hourly (for users, the calls without one are the
+
+# The one range [hours_from, hours_until) of [since, until) that a reader may take from
+# costdb_spend_hourly: the whole hours the hourly roll-up covered, and the hour in progress
+# up to the coverage's end when the range reaches it; empty (since, since) when none. What
+# 0008's costdb_scope_spend computed inline, now shared with costdb_spend_by.
+COVERED_HOURS_FUNCTION = """
+CREATE FUNCTION costdb_covered_hours(
+  since timestamptz, until timestamptz,
+  OUT hours_from timestamptz, OUT hours_until timestamptz
+) LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+  covered_from timestamptz;
+  covered_until timestamptz;
+  covered_hour timestamptz;
+  from_hour timestamptz := date_trunc('hour', since, 'UTC');
+BEGIN
+  hours_from := since;
+  hours_until := since;
+  SELECT c.covered_from, c.covered_until INTO covered_from, covered_until
+  FROM costdb_rollup_coverage c WHERE c.period = 'hour';
+  IF covered_from IS NULL THEN
+    RETURN;
+  END IF;
+  IF from_hour < since THEN
+    from_hour := from_hour + interval '1 hour';
+  END IF;
+  covered_hour := date_trunc('hour', covered_until, 'UTC');
+  hours_from := greatest(from_hour, covered_from);
+  hours_until := least(date_trunc('hour', until, 'UTC'), covered_hour);  -- whole hours
+  IF covered_until > covered_hour AND hours_until = covered_hour AND covered_until <= until THEN
+    hours_until := covered_until;  -- and the hour in progress, as far as it is covered
+  END IF;
+  IF hours_from >= hours_until THEN
+    hours_from := since;
+    hours_until := since;
+  END IF;
+END
+$fn$
+"""
+
+# 0008's budget spend, its covered range now from costdb_covered_hours (the same result: an
+# empty range adds nothing and prices [since, until) call by call).
+SCOPE_SPEND_FUNCTION = """
+CREATE OR REPLACE FUNCTION costdb_scope_spend(
+  project text, feature text, user_id text, since timestamptz, until timestamptz
+) RETURNS numeric LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+  hours_from timestamptz;
+  hours_until timestamptz;
+  hours_spend numeric := 0;
+BEGIN
+  SELECT c.hours_from, c.hours_until INTO hours_from, hours_until
+  FROM costdb_covered_hours(since, until) c;
+  IF hours_from < hours_until THEN
+    SELECT coalesce(sum(h.cost_usd), 0) INTO hours_spend
+    FROM costdb_spend_hourly h
+    WHERE h.project_id = project
+      AND h.scope = CASE WHEN feature IS NOT NULL THEN 'feature'
+                         WHEN user_id IS NOT NULL THEN 'user' ELSE 'project' END
+      AND h.scope_key = coalesce(feature, user_id, '')
+      AND h.hour >= hours_from AND h.hour < hours_until;
+  END IF;
+  RETURN hours_spend
+    + costdb_scope_calls_spend(project, feature, user_id, since, hours_from)
+    + costdb_scope_calls_spend(project, feature, user_id, hours_until, until);
+END
+$fn$
+"""
+
+# The covered hours from costdb_spend_hourly (for users, the calls without one are the
 # projects' spend less their users'), the rest from the calls: costdb_scope_spend's split.
 SPEND_BY_FUNCTION = """
 CREATE FUNCTION costdb_spend_by(
@@ -214,12 +290,8 @@ SET work_mem = '64MB'  -- a week of a project's users (tens of thousands of keys
 AS $fn$
 #variable_conflict use_variable
 DECLARE
-  covered_from timestamptz;
-  covered_until timestamptz;
-  covered_hour timestamptz;
-  from_hour timestamptz := date_trunc('hour', since, 'UTC');
-  hours_from timestamptz := since;
-  hours_until timestamptz := since;
+  hours_from timestamptz;
+  hours_until timestamptz;
   hour_keys text[];
   hour_costs numeric[];
   hour_calls numeric[];
@@ -237,23 +309,8 @@ BEGIN
   IF since IS NULL OR until IS NULL OR since >= until THEN
     RETURN;
   END IF;
-  SELECT c.covered_from, c.covered_until INTO covered_from, covered_until
-  FROM costdb_rollup_coverage c WHERE c.period = 'hour';
-  IF covered_from IS NOT NULL THEN
-    IF from_hour < since THEN
-      from_hour := from_hour + interval '1 hour';
-    END IF;
-    covered_hour := date_trunc('hour', covered_until, 'UTC');
-    hours_from := greatest(from_hour, covered_from);
-    hours_until := least(date_trunc('hour', until, 'UTC'), covered_hour);
-    IF covered_until > covered_hour AND hours_until = covered_hour AND covered_until <= until THEN
-      hours_until := covered_until;
-    END IF;
-    IF hours_from >= hours_until THEN
-      hours_from := since;
-      hours_until := since;
-    END IF;
-  END IF;
+  SELECT c.hours_from, c.hours_until INTO hours_from, hours_until
+  FROM costdb_covered_hours(since, until) c;
   -- The hours first, into arrays: Citus runs no distributed query nested in another, so the
   -- query that calls costdb_calls_spend_by reads no distributed table itself.
   SELECT array_agg(s.key), array_agg(s.cost_usd), array_agg(s.calls), sum(s.cost_usd),
@@ -298,6 +355,7 @@ FUNCTIONS = (
     "costdb_spend_by(text, timestamptz, timestamptz, text)",
     "costdb_calls_spend_by(text, text, timestamptz, timestamptz)",
 )
+COVERED_HOURS = "costdb_covered_hours(timestamptz, timestamptz)"
 
 
 # squawk's rules, answered where they do not apply (its ignore comments travel in the SQL): the
@@ -323,20 +381,25 @@ def upgrade() -> None:
     op.execute(DROP_SCOPE_CHECK)
     op.execute(_add_scope_check(SCOPES))
     op.execute(MODEL_SPEND_BACKFILL)
-    op.execute(CALLS_SPEND_BY_FUNCTION)
+    op.execute(COVERED_HOURS_FUNCTION)
+    op.execute(SCOPE_SPEND_FUNCTION)
+    op.execute(_calls_spend_by_function())
     op.execute(SPEND_BY_FUNCTION)
 
 
 def downgrade() -> None:
     """Back to 0009: the per-model spend rows go (the roll-up of 0009 never wrote them), the
-    dashboards' functions and index go, and 0006's similarity search comes back."""
+    dashboards' functions go, and 0008's budget spend and 0006's similarity search come back."""
     for signature in FUNCTIONS:
         op.execute(f"DROP FUNCTION {signature}")
     op.execute("DELETE FROM costdb_spend_hourly WHERE scope = 'model'")
     op.execute(DROP_SCOPE_CHECK)
     op.execute(_add_scope_check("('project', 'feature', 'user')"))
-    previous = context.script.get_revision("0006")
-    if previous is None:  # 0010 descends from 0006: it is always there
-        raise RuntimeError("revision 0006 not found below 0010")
-    op.execute(previous.module.SIMILAR_PROMPTS_FUNCTION)
+    op.execute(
+        _revision("0008").SCOPE_SPEND_FUNCTION.replace(
+            "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
+        )
+    )
+    op.execute(f"DROP FUNCTION {COVERED_HOURS}")
+    op.execute(_revision("0006").SIMILAR_PROMPTS_FUNCTION)
     op.execute("DROP FUNCTION costdb_nearest_prompts(vector, text, timestamptz, uuid, integer)")
