@@ -87,7 +87,7 @@ RUN --mount=type=bind,source=docker/sbom,target=/sbom \
 COPY --chmod=0755 initdb/ /docker-entrypoint-initdb.d/
 COPY --chmod=0755 docker/db-entrypoint.sh docker/db-healthcheck.sh docker/costdb-role.sh \
      docker/costdb-pgbackrest-archive.sh docker/costdb-backup.sh /usr/local/bin/
-COPY --chmod=0644 docker/pg_hba.conf /etc/costdb/pg_hba.conf
+COPY --chmod=0644 docker/pg_hba.conf docker/pg_hba-offered.conf /etc/costdb/
 COPY --chmod=0644 docker/pgbackrest.conf /etc/pgbackrest/pgbackrest.conf
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1

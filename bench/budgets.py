@@ -25,10 +25,8 @@ from bench.schema_v2 import copy_events
 from costdb.budgets.alerts import record_crossings
 from costdb.local.cluster import PostgresCluster
 from costdb.maintenance.rollup import roll_up
-from costdb.prices.conversion import ALWAYS, convert
-from costdb.prices.names import NameMatcher, resolve_names
 from costdb.prices.price_list import load_price_list
-from costdb.prices.sync import SyncReport, sync_prices
+from costdb.prices.sync import sync_price_list
 
 BUDGETS = 10_000
 ASKED_AT = ANCHOR - timedelta(minutes=30)
@@ -63,10 +61,7 @@ CROSS JOIN LATERAL costdb_budget_state(b.id, b.project_id, b.feature, b.user_id,
 
 def _store_prices(connection: psycopg.Connection[object]) -> None:
     """The bundled public list, as ``costdb prices sync`` stores it."""
-    price_list = load_price_list("bundled")
-    conversion = convert(price_list.providers)
-    sync_prices(connection, conversion.models, SyncReport(price_list.label, dry_run=False))
-    resolve_names(connection, NameMatcher(lambda: price_list), ALWAYS)
+    sync_price_list(connection, load_price_list("bundled"), dry_run=False)
 
 
 def budgets_figures(cluster: PostgresCluster, batch: EventBatch, calls: int) -> list[Figure]:

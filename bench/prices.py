@@ -70,6 +70,13 @@ def prices_figures(cluster: PostgresCluster, batch: EventBatch, repeat: int) -> 
             ).fetchall(),
             repeat * 20,
         )
+        pattern_cost = timed_runs(
+            lambda: connection.execute(
+                "SELECT costdb_event_cost('anthropic', 'claude-sonnet-4-5-20260101', now(), 1000,"
+                " 100, 0, 0)"
+            ).fetchall(),
+            repeat * 20,
+        )
         lookup = timed_runs(
             lambda: connection.execute("SELECT * FROM events WHERE id = %s", event_id).fetchall(),
             repeat * 20,
@@ -102,5 +109,14 @@ def prices_figures(cluster: PostgresCluster, batch: EventBatch, repeat: int) -> 
             "primary-key lookup of one event",
             median(lookup) * 1000,
             note="resolved name, then two index probes (price row, tier)",
+        ),
+        Figure(
+            "prices",
+            "costdb_event_cost of a name only a pattern of the list matches, never seen",
+            median(pattern_cost) * 1000,
+            "ms",
+            "primary-key lookup of one event",
+            median(lookup) * 1000,
+            note="no resolved row: the list's rules applied in SQL (revision 0014)",
         ),
     ]

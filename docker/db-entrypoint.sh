@@ -12,14 +12,22 @@
 #   - SIGINT and SIGTERM stop the sidecar and shut PostgreSQL down fast (open transactions
 #     rolled back); nothing is left behind.
 #   - COSTDB_MIGRATE_ON_START=false skips the sidecar (for a separate migrate step).
-#   - TLS is on unless COSTDB_TLS=off: `costdb tls prepare` checks the given certificate and key
-#     (COSTDB_TLS_CERT_FILE, COSTDB_TLS_KEY_FILE, optional COSTDB_TLS_CA_FILE) or generates a CA
-#     and certificate kept in the volume ($PGDATA/costdb-tls/ca.crt is the CA clients trust),
-#     and a bad file stops the start in one line. TCP connections need TLS and SCRAM
-#     (/etc/costdb/pg_hba.conf; the container's own loopback excepted). Given files are
-#     re-read every COSTDB_TLS_RELOAD_SECONDS (60): a renewed pair that passes the same checks
-#     is served after a configuration reload, without a restart; a bad one is refused and the
-#     old certificate keeps serving.
+#   - COSTDB_TLS, read at every start: `required` (the default; `on`, its earlier name, too),
+#     `offered` or `off`; anything else stops the start in one line. Unless off, `costdb tls
+#     prepare` checks the given certificate and key (COSTDB_TLS_CERT_FILE, COSTDB_TLS_KEY_FILE,
+#     optional COSTDB_TLS_CA_FILE) or generates a CA and certificate kept in the volume
+#     ($PGDATA/costdb-tls/ca.crt is the CA clients trust), and a bad file stops the start in one
+#     line. `required`: TCP connections need TLS and SCRAM (/etc/costdb/pg_hba.conf; the
+#     container's own loopback excepted). `offered`: TLS is served to every client that asks
+#     (libpq's sslmode=prefer does), and a client that does not ask connects in clear text with
+#     SCRAM (/etc/costdb/pg_hba-offered.conf): for a stack whose port is not reachable from a
+#     network, as Compose's development stack publishes it on 127.0.0.1 only. `off`: no TLS, the
+#     data directory's own pg_hba.conf. The choice is the server setting `costdb.tls`, and
+#     COSTDB_STACK (Compose sets `development`) is `costdb.stack`: the probe reads both (and
+#     listen_addresses) to say whether clear text is accepted and to warn where it should not
+#     be. Given files are re-read every COSTDB_TLS_RELOAD_SECONDS (60): a renewed pair that
+#     passes the same checks is served after a configuration reload, without a restart; a bad
+#     one is refused and the old certificate keeps serving.
 set -Eeuo pipefail
 
 log() { printf 'costdb: %s\n' "$*" >&2; }
@@ -28,6 +36,15 @@ log() { printf 'costdb: %s\n' "$*" >&2; }
 if [ "${1:-}" != postgres ] && [ "${1:0:1}" != - ]; then
   exec docker-entrypoint.sh "$@"
 fi
+
+case "${COSTDB_TLS:-required}" in
+  required | on) tls_mode=required ;;
+  offered | off) tls_mode=$COSTDB_TLS ;;
+  *)
+    log "error: COSTDB_TLS is '${COSTDB_TLS}': use required (the default: TLS on every TCP" \
+        "connection), offered (TLS for clients that ask, clear text for the others) or off"
+    exit 1 ;;
+esac
 
 export PGDATA="${PGDATA:-/var/lib/postgresql/data}"
 state_dir="${COSTDB_STATE_DIR:-/var/run/postgresql}"
@@ -58,12 +75,16 @@ prepare_tls() {
   return "${PIPESTATUS[0]}"
 }
 
-server_options=()
-if [ "${COSTDB_TLS:-on}" != off ]; then
+# What the probe reads back (the server settings costdb.tls and costdb.stack).
+server_options=(-c "costdb.tls=$tls_mode")
+if [ -n "${COSTDB_STACK:-}" ]; then server_options+=(-c "costdb.stack=$COSTDB_STACK"); fi
+if [ "$tls_mode" != off ]; then
   prepare_tls || exit 1
-  server_options=(-c ssl=on -c "ssl_cert_file=$tls_dir/server.crt"
+  hba_file=/etc/costdb/pg_hba.conf
+  if [ "$tls_mode" = offered ]; then hba_file=/etc/costdb/pg_hba-offered.conf; fi
+  server_options+=(-c ssl=on -c "ssl_cert_file=$tls_dir/server.crt"
     -c "ssl_key_file=$tls_dir/server.key" -c ssl_min_protocol_version=TLSv1.2
-    -c hba_file=/etc/costdb/pg_hba.conf)
+    -c "hba_file=$hba_file")
 fi
 
 # The given files' contents, to notice a renewal (Kubernetes swaps a secret's files in place).
@@ -170,7 +191,7 @@ SQL
 }
 grant_monitoring || log "warning: could not grant pg_monitor to costdb_readonly (above)"
 
-if [ "${COSTDB_TLS:-on}" != off ]; then
+if [ "$tls_mode" != off ]; then
   if [ -n "${COSTDB_TLS_CERT_FILE:-}" ]; then
     watch_tls &
     watcher_pid=$!

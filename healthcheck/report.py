@@ -25,6 +25,7 @@ from costdb.verify.manifest import Manifest
 from costdb.verify.server_checks import (
     check_archiving,
     check_backups,
+    check_clear_text,
     check_tls,
     server_gauges,
 )
@@ -149,6 +150,7 @@ def judge(
         connected,
         *evaluate(manifest, snapshot, allow_replica=allow_replica),
         check_tls(snapshot, expiry.days_left, expiry.unknown_because),
+        check_clear_text(snapshot),
         check_archiving(snapshot),
         check_backups(snapshot),
     ]

@@ -55,6 +55,8 @@ SERVER_GAUGES = {
     "backup_age_seconds": "Seconds since the newest recorded backup finished (NaN: none).",
     "tls_certificate_days_left": "Days until the server certificate expires (NaN: not "
     "verified by this probe).",
+    "clear_text_accepted": "1 if TCP clients may connect without TLS (COSTDB_TLS offered or "
+    "off; the db image's own loopback aside), 0 if TLS is required (NaN: not known).",
 }
 """The probe's numbers about the server (``costdb.verify.server_checks.server_gauges``)."""
 

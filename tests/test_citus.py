@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from costdb.db.engine import connect
+from costdb.migrate import distribute as distribute_module
 from costdb.migrate.distribute import SHARDS_PER_NODE, DistributionFailed, distribute
 from costdb.migrate.placements import PLACEMENTS
 from costdb.migrate.sidecar import SidecarOptions, run_sidecar
@@ -157,6 +158,7 @@ def test_the_shard_count_is_a_setting(citus_database: DatabaseSettings) -> None:
         "cost_aggregates": 3,
         "costdb_backups": 1,
         "costdb_model_names": 1,
+        "costdb_model_match_rules": 1,
         "costdb_repricing": 1,
         "costdb_rollup_coverage": 1,
         "costdb_spend_hourly": 3,
@@ -316,14 +318,19 @@ def test_a_later_migration_works_in_both_modes(
 
 
 def test_a_distributed_database_at_0009_upgrades_with_its_rows_and_rolled_up_hours(
-    citus_database: DatabaseSettings,
+    citus_database: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An install distributed by the previous release (at 0009), with calls and a roll-up's
     coverage, upgraded by `costdb migrate` in a process of its own: 0010 replaces a CHECK on a
-    distributed table and fills the per-model spend of the covered hours from its shards."""
+    distributed table and fills the per-model spend of the covered hours from its shards;
+    0012 and 0013 add and validate CHECKs on distributed tables; 0014's new table is placed by
+    the distribution step at the end."""
     migrate_to(citus_database, "0009")
+    earlier = tuple(p for p in PLACEMENTS if p.table != "costdb_model_match_rules")  # (0014's)
+    monkeypatch.setattr(distribute_module, "PLACEMENTS", earlier)  # that release's layout
     with connect(citus_database, "costdb-tests") as connection:
         distribute(connection, None)
+    monkeypatch.undo()
     at = datetime(2026, 11, 1, 10, tzinfo=UTC)
     for minutes, model in ((0, "gpt-4o"), (20, "gpt-4o"), (70, "o3"), (150, "o3")):
         _insert_event(
@@ -352,6 +359,13 @@ def test_a_distributed_database_at_0009_upgrades_with_its_rows_and_rolled_up_hou
         at + timedelta(hours=3),
     )
     assert spend == [("gpt-4o", Decimal("0.500000"), 2), ("o3", Decimal("0.500000"), 2)]
+    assert _rows(
+        citus_database,
+        "SELECT count(*), count(*) FILTER (WHERE convalidated) FROM pg_constraint"
+        " WHERE conrelid = 'events'::regclass AND conname LIKE '%\\_finite\\_check'",
+    ) == [(2, 2)]
+    placed = "SELECT repmodel FROM pg_dist_partition WHERE logicalrelid = %s::regclass"
+    assert _rows(citus_database, placed, "costdb_model_match_rules") == [("t",)]  # reference
 
 
 # The documented limits, one test each.

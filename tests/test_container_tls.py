@@ -4,10 +4,12 @@ written, renewed without a restart, refused in one line when bad; clear-text TCP
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import socket
 import ssl
 import struct
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,7 @@ from costdb.settings import DatabaseSettings
 from costdb.tls.certificates import Issued, issue_ca, issue_server
 from testsupport.cli_runner import clean_environment, run_module
 from testsupport.containers import DB_IMAGE, image_options, run, run_detached, wait_for_health
+from testsupport.node_client import run_program
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 HOSTS = ["localhost", "127.0.0.1"]
@@ -155,6 +158,30 @@ def test_a_renewed_certificate_is_served_without_a_restart_and_a_bad_one_refused
     assert len(refused) == 1 and "tls.crt expired on" in refused[0]
 
 
+def test_the_specs_client_connects_verified_and_a_plain_one_is_refused(
+    served: tuple[str, int, Issued], given: Path, node_client: Path
+) -> None:
+    """node-postgres, as the seed's client uses it, with the staging URL of the docs: TLS,
+    the server verified against the CA; the same URL without TLS parameters is refused."""
+    name, port, _ca = served
+    url = f"postgresql://costdb_app:pw-costdb_app_password@localhost:{port}/costdb"
+    verified = run_program("seed-client", f"{url}?sslmode=verify-full&sslrootcert={given}/ca.crt")
+    assert verified["rejected"]["code"] == "23503" and verified["orphans"] == 0
+    refused = subprocess.run(
+        ["npm", "run", "--silent", "seed-client"],
+        cwd=node_client,
+        env=clean_environment(DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 1, refused.stdout
+    server_log = run("docker", "logs", name).stderr
+    assert 'no pg_hba.conf entry for host "' in server_log
+    assert 'user "costdb_app", database "costdb", no encryption' in server_log
+
+
 @pytest.mark.parametrize(
     ("spoil", "message"),
     [
@@ -196,5 +223,74 @@ def test_a_bad_certificate_stops_the_first_start_in_one_line_and_writes_nothing(
         errors = [line for line in result.stderr.splitlines() if "error" in line]
         assert len(errors) == 1 and message in errors[0], result.stderr
         assert list(data.iterdir()) == []  # no half-made volume: nothing was initialised
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _app_on(port: int, **params: str) -> DatabaseSettings:
+    """The application role to the image's published ``port``, the server not verified."""
+    settings = {
+        "host": "127.0.0.1",
+        "port": str(port),
+        "user": "costdb_app",
+        "password": "pw-costdb_app_password",
+        "dbname": "costdb",
+    }
+    return DatabaseSettings(settings | params)
+
+
+def _encrypted(settings: DatabaseSettings) -> bool:
+    with psycopg.connect(settings.conninfo("test")) as connection:
+        row = connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        return bool(row.fetchone() == (True,))
+
+
+def test_the_image_alone_refuses_clear_text_until_a_start_offers_it(images: None) -> None:
+    """The image's default on TCP is TLS only (its own certificate, generated); the same
+    volume started again with COSTDB_TLS=offered lets a plain client in, and the probe warns:
+    the server listens on every address and this is not the development stack."""
+    volume = f"costdb-test-tls-mode-{secrets.token_hex(4)}"
+    port = free_port()
+    options = (
+        "--volume",
+        f"{volume}:/var/lib/postgresql/data",
+        "--publish",
+        f"127.0.0.1:{port}:5432",
+    )
+    name = run_detached(DB_IMAGE, "costdb-test-tls-mode", *options)
+    try:
+        assert "clear-text" not in wait_for_health(name, "healthy", timeout=120)
+        with pytest.raises(psycopg.OperationalError, match="no encryption"):
+            psycopg.connect(_app_on(port, sslmode="disable").conninfo("test")).close()
+        assert _encrypted(_app_on(port, sslmode="prefer"))
+        run("docker", "rm", "--force", name, check=True)
+        name = run_detached(
+            DB_IMAGE, "costdb-test-tls-mode", *options, "--env", "COSTDB_TLS=offered"
+        )
+        output = wait_for_health(name, "healthy", timeout=120)
+        assert "warning: clear-text TCP connections are accepted (COSTDB_TLS=offered)" in output
+        assert not _encrypted(_app_on(port, sslmode="disable"))
+        assert _encrypted(_app_on(port, sslmode="prefer"))  # TLS is still offered
+    finally:
+        run("docker", "rm", "--force", name)
+        run("docker", "volume", "rm", volume)
+
+
+def test_a_misspelled_tls_mode_stops_the_start_in_one_line_and_writes_nothing(
+    images: None, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    try:
+        result = run(
+            "docker", "run", "--rm", *image_options(), "--env", "COSTDB_TLS=offerd",
+            "--volume", f"{data}:/var/lib/postgresql/data", DB_IMAGE, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [
+            "costdb: error: COSTDB_TLS is 'offerd': use required (the default: TLS on every TCP"
+            " connection), offered (TLS for clients that ask, clear text for the others) or off"
+        ]
+        assert list(data.iterdir()) == []
     finally:
         shutil.rmtree(data, ignore_errors=True)

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from costdb.local.cluster import free_port
+from costdb.settings import DatabaseSettings
 from testsupport.cli_runner import clean_environment, run_module
 from testsupport.containers import (
     CITUS_COORDINATOR_IMAGE,
@@ -40,6 +41,7 @@ from testsupport.containers import (
     wait_for_health,
 )
 from testsupport.migration_fixtures import HEAD, revision_source
+from testsupport.node_client import run_program
 from testsupport.registry import image_labels, local_registry
 from testsupport.spec_rows import kept_rows, spec_rows, write_spec_rows
 from testsupport.webhook_receiver import webhook_receiver
@@ -141,20 +143,86 @@ def test_the_exporter_shows_the_server_and_costdbs_series_and_the_log_stays_clea
     assert alarming == []
 
 
-def test_clients_reach_db_over_verified_tls_only(running: Stack) -> None:
+def _ssl_of(settings: DatabaseSettings) -> bool:
+    with psycopg.connect(settings.conninfo("test")) as connection:
+        row = connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        return bool(row.fetchone() == (True,))
+
+
+def test_clients_reach_db_verified_and_plain_clients_too(running: Stack) -> None:
     """The stack's own services verify db (verify-full, the stack's CA: /readyz is healthy
-    through it); a user on this machine does the same with the CA the README fetches."""
+    through it); a user on this machine does the same with the CA the README fetches; a
+    client that prefers TLS gets it, and one that never asks for it (node-postgres' and
+    JDBC's default) connects in clear text. The probe says so, without a warning."""
     _status, report = _readyz(running)
     checks = report["checks"]
     assert isinstance(checks, list)
     assert {"name": "tls", "status": "pass"} in checks
-    verified = running.verified_role("costdb_app")
-    with psycopg.connect(verified.conninfo("test")) as connection:
-        assert connection.execute(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
-        ).fetchone() == (True,)
+    assert {"name": "clear_text", "status": "pass"} in checks
+    assert _ssl_of(running.verified_role("costdb_app"))
+    assert _ssl_of(running.role("costdb_app").with_params(sslmode="prefer"))
+    assert not _ssl_of(running.role("costdb_app").with_params(sslmode="disable"))
+    url = f"http://127.0.0.1:{running.health_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert "costdb_clear_text_accepted 1.0" in response.read().decode()
+
+
+def test_the_specs_plain_client_connects_from_this_machine_and_from_the_stacks_network(
+    running: Stack, node_client: Path
+) -> None:
+    """The seed's TypeScript client (node-postgres, `new Pool({ connectionString })`), its
+    URL without any TLS parameter: from this machine to the published port, and from the
+    stack's own network to `db` (the healthcheck container's network: the host's Node.js
+    joins it, since the engine may have no Node.js image). And psql in a container of the
+    stack, told never to ask for TLS."""
+    password = running.password("costdb_app_password")
+    from_host = run_program(
+        "seed-client", f"postgresql://costdb_app:{password}@127.0.0.1:{running.db_port}/costdb"
+    )
+    healthcheck = inspect(running.container("healthcheck"))
+    networks = inspect(running.container("db"))["NetworkSettings"]
+    assert isinstance(networks, dict)
+    (db_address,) = [n["IPAddress"] for n in networks["Networks"].values()]
+    state = healthcheck["State"]
+    assert isinstance(state, dict)
+    inside = ["nsenter", f"--net=/proc/{state['Pid']}/ns/net", "--"]
+    from_network = run_program(
+        "seed-client", f"postgresql://costdb_app:{password}@{db_address}:5432/costdb", inside
+    )
+    for result in (from_host, from_network):
+        assert result["projectId"] == "default" and result["orphans"] == 0
+        assert result["suggestions"] == ["trim the system prompt"]
+        assert result["rejected"]["code"] == "23503"
+    plain_psql = running.compose(
+        "run", "--rm", "--no-deps", "--entrypoint", "psql",
+        "-e", "PGSSLMODE=disable", "-e", f"PGPASSWORD={password}",
+        "example-app", "-At", "-c", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )  # fmt: skip
+    assert plain_psql.returncode == 0, plain_psql.stderr
+    assert plain_psql.stdout.strip().splitlines()[-1] == "f"
+
+
+def test_tls_required_on_the_development_stack_refuses_clear_text_on_the_same_volume(
+    running: Stack,
+) -> None:
+    """`COSTDB_TLS=required docker compose up --wait`: db is created again on its volume and
+    from this start on refuses clear text; the stack's services (verify-full) keep working."""
+    plain = running.role("costdb_app").with_params(sslmode="disable")
+    with psycopg.connect(plain.conninfo("test"), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO budgets (project_id, period, limit_usd) VALUES ('kept', 'day', 1)"
+        )
+    running.environment["COSTDB_TLS"] = "required"
+    again = running.up()
+    assert again.returncode == 0, again.stderr + running.health_report()
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
-        psycopg.connect(verified.with_params(sslmode="disable").conninfo("test")).close()
+        psycopg.connect(plain.conninfo("test")).close()
+    with psycopg.connect(running.verified_role("costdb_app").conninfo("test")) as connection:
+        kept = connection.execute("SELECT count(*) FROM budgets WHERE project_id = 'kept'")
+        assert kept.fetchone() == (1,)
+    status, report = _readyz(running)
+    assert status == 200
+    assert {"name": "clear_text", "status": "pass"} in report["checks"]  # type: ignore[operator]
 
 
 def test_the_roles_reach_only_the_costdb_database(running: Stack) -> None:

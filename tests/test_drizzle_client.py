@@ -11,9 +11,6 @@ schema, verbatim: it must keep working on schema v2).
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,51 +23,8 @@ from costdb.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import read_snapshot
-from testsupport.cli_runner import clean_environment, run_module, url_environment
-from testsupport.containers import REPO
-
-CLIENT = REPO / "clients" / "drizzle"
-NODE_TIMEOUT = 300
-
-
-def _npm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        ["npm", *args],
-        cwd=CLIENT,
-        env=env or clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=NODE_TIMEOUT,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
-
-
-def test_the_committed_schema_module_is_the_export_of_the_models() -> None:
-    result = run_module("costdb", "export", "drizzle", env=clean_environment())
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == (CLIENT / "schema.ts").read_text(encoding="utf-8"), (
-        "clients/drizzle/schema.ts is stale: costdb export drizzle -o clients/drizzle/schema.ts"
-    )
-
-
-def test_an_export_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
-    target = tmp_path / "missing" / "schema.ts"
-    result = run_module("costdb", "export", "drizzle", "-o", str(target), env=clean_environment())
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"costdb: error: cannot write {target}: No such file or directory"
-    ]
-
-
-@pytest.fixture(scope="module")
-def node_client() -> Path:
-    """clients/drizzle with its pinned packages installed (``npm ci``)."""
-    if shutil.which("npm") is None:
-        pytest.skip("needs Node.js and npm (`make test` in CI installs them: see .ci/run)")
-    _npm("ci", "--no-audit", "--no-fund", "--prefer-offline")
-    return CLIENT
+from testsupport.cli_runner import clean_environment
+from testsupport.node_client import npm, run_program
 
 
 def _catalog(database: DatabaseSettings) -> dict[str, Any]:
@@ -101,7 +55,7 @@ def test_drizzle_kit_generates_what_the_migrations_build(
     migrated_database: DatabaseSettings,
     tmp_path: Path,
 ) -> None:
-    _npm("run", "generate", env=clean_environment(DRIZZLE_OUT=str(tmp_path)))
+    npm("run", "generate", env=clean_environment(DRIZZLE_OUT=str(tmp_path)))
     (generated,) = tmp_path.glob("*.sql")
     statements = generated.read_text(encoding="utf-8").split("--> statement-breakpoint")
     with psycopg.connect(migrated_database.conninfo("test-drizzle")) as source:
@@ -122,13 +76,12 @@ def test_drizzle_kit_generates_what_the_migrations_build(
 
 
 def _run_program(script: str, database: DatabaseSettings) -> dict[str, Any]:
-    result = _npm("run", "--silent", script, env=url_environment(database))
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_program(script, database.url)
 
 
 @pytest.mark.slow
 def test_the_typescript_programs_typecheck(node_client: Path) -> None:
-    _npm("run", "typecheck")
+    npm("run", "typecheck")
 
 
 @pytest.mark.slow

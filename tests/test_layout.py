@@ -108,6 +108,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.migrate.status",
         "costdb.prices",
         "costdb.prices.conversion",
+        "costdb.prices.match_rules",
         "costdb.prices.names",
         "costdb.prices.price_list",
         "costdb.prices.sync",

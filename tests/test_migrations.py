@@ -27,7 +27,12 @@ __all__ = [
 ]
 
 SPEC_TABLES = {"events", "model_pricing", "prompt_analysis", "prompt_embeddings", "cost_aggregates"}
-V2_TABLES = {"model_pricing_tiers", "costdb_model_names", "costdb_repricing"}
+V2_TABLES = {
+    "model_pricing_tiers",
+    "costdb_model_names",
+    "costdb_repricing",
+    "costdb_model_match_rules",
+}
 BUDGET_TABLES = {"budgets", "budget_alerts", "costdb_spend_hourly", "costdb_rollup_coverage"}
 BACKUP_TABLES = {"costdb_backups"}
 SPEC_REVISION = "0001"

@@ -19,7 +19,7 @@ import pytest
 
 from costdb.prices.conversion import ListedModel, convert
 from costdb.prices.price_list import load_price_list
-from costdb.prices.sync import SyncReport, sync_prices
+from costdb.prices.sync import sync_price_list
 from costdb.pricing import MICRO_DOLLAR
 from costdb.settings import DatabaseSettings
 
@@ -71,7 +71,7 @@ def test_the_database_prices_every_listed_model_as_genai_prices_does(
     price_list = load_price_list("bundled")
     conversion = convert(price_list.providers)
     with psycopg.connect(migrated_database.conninfo("test"), autocommit=True) as connection:
-        sync_prices(connection, conversion.models, SyncReport(price_list.label, dry_run=False))
+        sync_price_list(connection, price_list, dry_run=False)
     listed = {(m.provider, m.model): m for m in conversion.models}
     rng = random.Random(20261205)  # noqa: S311  (test data, not secrets)
     cases: list[Case] = []

@@ -156,6 +156,18 @@ V2_COLUMNS: dict[str, dict[str, tuple[str, bool, str | None]]] = {
         "database_bytes": ("bigint", True, None),
         "repository_bytes": ("bigint", True, None),
     },
+    "costdb_model_match_rules": {
+        "lookup": ("text", True, None),
+        "scope": ("text", True, None),
+        "position": ("integer", True, None),
+        "alternative": ("integer", True, None),
+        "term": ("integer", True, None),
+        "kind": ("text", True, None),
+        "pattern": ("text", True, None),
+        "priced_provider": ("text", True, None),
+        "priced_model": ("text", True, None),
+        "list_label": ("text", True, None),
+    },
 }
 
 # The one deliberate change of a spec type (revision 0007): prices per 1k tokens are exact. An
@@ -353,6 +365,7 @@ def test_primary_keys_and_cascading_foreign_keys(migrated_engine: Engine) -> Non
         "costdb_spend_hourly": "PRIMARY KEY (project_id, scope, scope_key, hour)",
         "costdb_rollup_coverage": "PRIMARY KEY (period)",
         "costdb_backups": "PRIMARY KEY (label)",
+        "costdb_model_match_rules": 'PRIMARY KEY (lookup, scope, "position", alternative, term)',
     }
     assert foreign == {
         "budget_alerts_budget_id_budgets_id_fk": (

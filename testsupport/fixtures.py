@@ -17,6 +17,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -32,6 +33,7 @@ from testsupport.citus_servers import CitusCluster, citus_available, citus_clust
 from testsupport.containers import DB_IMAGE, EXPORTER_IMAGE, TOOLS_IMAGE, build, engine_or_skip
 from testsupport.database_actions import run_sql
 from testsupport.health_servers import RunningServer
+from testsupport.node_client import installed_client
 from testsupport.servers import (
     FAST_TEST_SETTINGS,
     TestServer,
@@ -200,6 +202,12 @@ def distributed_database(citus_database: DatabaseSettings) -> DatabaseSettings:
     """A Citus database after ``costdb migrate``: at head, every table distributed."""
     run_sidecar(citus_database, SidecarOptions())
     return citus_database
+
+
+@pytest.fixture(scope="module")
+def node_client() -> Path:
+    """clients/drizzle with its pinned packages installed (``npm ci``); skips without npm."""
+    return installed_client()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,11 @@
 // A backend's view of costdb through the generated schema: record one LLM call with its usage,
 // read back the cost the database computes. Nothing is priced here.
 //
-//   DATABASE_URL=postgresql://costdb_app:...@localhost:5432/costdb npm run example
+//   DATABASE_URL=postgresql://costdb_app:...@127.0.0.1:5432/costdb npm run example
+//
+// That plain URL is for `docker compose up`, which offers TLS and accepts clear text on
+// 127.0.0.1. The image as deployed (staging) requires TLS: add
+// ?sslmode=verify-full&sslrootcert=/path/to/ca.crt (docs/operations.md, "Connection strings").
 import { and, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';

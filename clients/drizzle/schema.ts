@@ -21,6 +21,7 @@ export const budgets = pgTable('budgets', {
 }, (table) => [
   unique('budgets_project_id_feature_user_id_period_unique').on(table.projectId, table.feature, table.userId, table.period).nullsNotDistinct(),
   check('budgets_limit_positive_check', sql`limit_usd > 0`),
+  check('budgets_limit_usd_finite_check', sql`abs(limit_usd) < 'Infinity'`),
   check('budgets_one_scope_check', sql`feature IS NULL OR user_id IS NULL`),
   check('budgets_period_valid_check', sql`period IN ('day', 'week', 'month')`),
   check('budgets_thresholds_valid_check', sql`costdb_thresholds_valid(alert_thresholds)`),
@@ -41,9 +42,11 @@ export const costAggregates = pgTable('cost_aggregates', {
 }, (table) => [
   index('idx_cost_agg_period').on(table.projectId, table.period, table.periodStart),
   uniqueIndex('idx_cost_agg_uniq').on(table.projectId, table.feature, table.model, table.period, table.periodStart),
+  check('cost_aggregates_avg_latency_finite_check', sql`abs(avg_latency) < 'Infinity'`),
   check('cost_aggregates_avg_latency_nonnegative_check', sql`avg_latency >= 0`),
   check('cost_aggregates_call_count_nonnegative_check', sql`call_count >= 0`),
   check('cost_aggregates_period_valid_check', sql`period IN ('hour', 'day')`),
+  check('cost_aggregates_total_cost_finite_check', sql`abs(total_cost) < 'Infinity'`),
   check('cost_aggregates_total_cost_nonnegative_check', sql`total_cost >= 0`),
   check('cost_aggregates_total_tokens_nonnegative_check', sql`total_tokens >= 0`),
 ]);
@@ -59,6 +62,23 @@ export const costdbBackups = pgTable('costdb_backups', {
   index('idx_costdb_backups_finished').on(table.finishedAt),
   check('costdb_backups_order_check', sql`started_at <= finished_at`),
   check('costdb_backups_type_valid_check', sql`type IN ('full', 'diff', 'incr')`),
+]);
+
+export const costdbModelMatchRules = pgTable('costdb_model_match_rules', {
+  lookup: text('lookup').notNull(),
+  scope: text('scope').notNull(),
+  position: integer('position').notNull(),
+  alternative: integer('alternative').notNull(),
+  term: integer('term').notNull(),
+  kind: text('kind').notNull(),
+  pattern: text('pattern').notNull(),
+  pricedProvider: text('priced_provider').notNull(),
+  pricedModel: text('priced_model').notNull(),
+  listLabel: text('list_label').notNull(),
+}, (table) => [
+  primaryKey({ name: 'costdb_model_match_rules_pkey', columns: [table.lookup, table.scope, table.position, table.alternative, table.term] }),
+  check('costdb_model_match_rules_kind_valid_check', sql`kind IN ('equals', 'starts_with', 'ends_with', 'contains', 'regex')`),
+  check('costdb_model_match_rules_lookup_valid_check', sql`lookup IN ('provider', 'maker', 'model')`),
 ]);
 
 export const costdbModelNames = pgTable('costdb_model_names', {
@@ -104,6 +124,7 @@ export const costdbSpendHourly = pgTable('costdb_spend_hourly', {
 }, (table) => [
   primaryKey({ name: 'costdb_spend_hourly_pkey', columns: [table.projectId, table.scope, table.scopeKey, table.hour] }),
   index('idx_costdb_spend_hourly_scope_project_hour').on(table.scope, table.projectId, table.hour),
+  check('costdb_spend_hourly_cost_usd_finite_check', sql`abs(cost_usd) < 'Infinity'`),
   check('costdb_spend_hourly_scope_valid_check', sql`scope IN ('project', 'feature', 'user', 'model')`),
 ]);
 
@@ -151,6 +172,7 @@ export const events = pgTable('events', {
   check('events_cache_write_tokens_nonnegative_check', sql`cache_write_tokens >= 0`),
   check('events_cached_tokens_nonnegative_check', sql`cached_tokens >= 0`),
   check('events_error_type_needs_failure_check', sql`error_type IS NULL OR status <> 'ok'`),
+  check('events_estimated_cost_usd_finite_check', sql`abs(estimated_cost_usd) < 'Infinity'`),
   check('events_estimated_cost_usd_nonnegative_check', sql`estimated_cost_usd >= 0`),
   check('events_input_tokens_nonnegative_check', sql`input_tokens >= 0`),
   check('events_latency_ms_nonnegative_check', sql`latency_ms >= 0`),
@@ -159,6 +181,7 @@ export const events = pgTable('events', {
   check('events_reasoning_within_output_check', sql`reasoning_tokens <= output_tokens`),
   check('events_status_valid_check', sql`status IN ('ok', 'error', 'cancelled')`),
   check('events_time_to_first_token_range_check', sql`time_to_first_token_ms BETWEEN 0 AND latency_ms`),
+  check('events_verified_cost_usd_finite_check', sql`abs(verified_cost_usd) < 'Infinity'`),
   check('events_verified_cost_usd_nonnegative_check', sql`verified_cost_usd >= 0`),
 ]);
 
@@ -177,9 +200,13 @@ export const modelPricing = pgTable('model_pricing', {
   source: text('source').notNull().default('manual'),
 }, (table) => [
   uniqueIndex('idx_model_pricing_uniq').on(table.provider, table.model, table.effectiveDate),
+  check('model_pricing_cache_read_price_per_1k_finite_check', sql`abs(cache_read_price_per_1k) < 'Infinity'`),
   check('model_pricing_cache_read_price_per_1k_nonnegative_check', sql`cache_read_price_per_1k >= 0`),
+  check('model_pricing_cache_write_price_per_1k_finite_check', sql`abs(cache_write_price_per_1k) < 'Infinity'`),
   check('model_pricing_cache_write_price_per_1k_nonnegative_check', sql`cache_write_price_per_1k >= 0`),
+  check('model_pricing_input_price_per_1k_finite_check', sql`abs(input_price_per_1k) < 'Infinity'`),
   check('model_pricing_input_price_per_1k_nonnegative_check', sql`input_price_per_1k >= 0`),
+  check('model_pricing_output_price_per_1k_finite_check', sql`abs(output_price_per_1k) < 'Infinity'`),
   check('model_pricing_output_price_per_1k_nonnegative_check', sql`output_price_per_1k >= 0`),
   check('model_pricing_source_valid_check', sql`source IN ('manual', 'genai-prices')`),
 ]);
@@ -200,6 +227,9 @@ export const budgetAlerts = pgTable('budget_alerts', {
   uniqueIndex('idx_budget_alerts_once').on(table.budgetId, table.periodStart, table.thresholdPercent),
   index('idx_budget_alerts_pending').on(table.nextAttemptAt).where(sql`delivered_at IS NULL`),
   check('budget_alerts_attempts_nonnegative_check', sql`attempts >= 0`),
+  check('budget_alerts_limit_usd_finite_check', sql`abs(limit_usd) < 'Infinity'`),
+  check('budget_alerts_spend_usd_finite_check', sql`abs(spend_usd) < 'Infinity'`),
+  check('budget_alerts_threshold_percent_finite_check', sql`abs(threshold_percent) < 'Infinity'`),
 ]);
 
 export const modelPricingTiers = pgTable('model_pricing_tiers', {
@@ -214,10 +244,14 @@ export const modelPricingTiers = pgTable('model_pricing_tiers', {
   cacheWritePricePer1k: numeric('cache_write_price_per_1k'),
 }, (table) => [
   uniqueIndex('idx_model_pricing_tiers_uniq').on(table.pricingId, table.minInputTokens),
+  check('model_pricing_tiers_cache_read_price_per_1k_finite_check', sql`abs(cache_read_price_per_1k) < 'Infinity'`),
   check('model_pricing_tiers_cache_read_price_per_1k_nonnegative_check', sql`cache_read_price_per_1k >= 0`),
+  check('model_pricing_tiers_cache_write_price_per_1k_finite_check', sql`abs(cache_write_price_per_1k) < 'Infinity'`),
   check('model_pricing_tiers_cache_write_price_per_1k_nonnegative_check', sql`cache_write_price_per_1k >= 0`),
+  check('model_pricing_tiers_input_price_per_1k_finite_check', sql`abs(input_price_per_1k) < 'Infinity'`),
   check('model_pricing_tiers_input_price_per_1k_nonnegative_check', sql`input_price_per_1k >= 0`),
   check('model_pricing_tiers_min_input_tokens_positive_check', sql`min_input_tokens > 0`),
+  check('model_pricing_tiers_output_price_per_1k_finite_check', sql`abs(output_price_per_1k) < 'Infinity'`),
   check('model_pricing_tiers_output_price_per_1k_nonnegative_check', sql`output_price_per_1k >= 0`),
 ]);
 
@@ -230,6 +264,7 @@ export const promptAnalysis = pgTable('prompt_analysis', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (table) => [
   index('idx_prompt_analysis_event').on(table.eventId),
+  check('prompt_analysis_input_token_ratio_finite_check', sql`abs(input_token_ratio) < 'Infinity'`),
   check('prompt_analysis_input_token_ratio_nonnegative_check', sql`input_token_ratio >= 0`),
   check('prompt_analysis_redundancy_score_range_check', sql`redundancy_score BETWEEN 0 AND 1`),
 ]);

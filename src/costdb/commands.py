@@ -393,27 +393,18 @@ def prices_sync(source: str, dry_run: bool, as_json: bool, wait_seconds: float) 
     import json  # noqa: PLC0415
 
     from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
-    from costdb.prices.conversion import ALWAYS, convert  # noqa: PLC0415
-    from costdb.prices.names import NameMatcher, resolve_names  # noqa: PLC0415
     from costdb.prices.price_list import load_price_list  # noqa: PLC0415
-    from costdb.prices.sync import SyncReport, sync_prices  # noqa: PLC0415
+    from costdb.prices.sync import sync_price_list  # noqa: PLC0415
     from costdb.settings import load_settings  # noqa: PLC0415
 
     price_list = load_price_list(source)
-    conversion = convert(price_list.providers)
-    report = SyncReport(price_list.label, dry_run, skipped=conversion.skipped)
-    settings = load_settings()
-    with maintenance_connection(settings, "costdb-prices", wait_seconds) as connection:
-        sync_prices(connection, conversion.models, report)
-        names = (
-            [] if dry_run else resolve_names(connection, NameMatcher(lambda: price_list), ALWAYS)
-        )
+    with maintenance_connection(load_settings(), "costdb-prices", wait_seconds) as connection:
+        report = sync_price_list(connection, price_list, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(report.as_dict() | {"names_resolved": len(names)}))
+        click.echo(json.dumps(report.as_dict()))
         return
-    click.echo(report.line())
-    if not dry_run:
-        click.echo(f"resolved {len(names)} model names reported on events")
+    for line in report.lines():
+        click.echo(line)
 
 
 @prices.command("missing")

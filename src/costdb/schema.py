@@ -5,7 +5,8 @@ Names, column types, nullability, server defaults and index names follow the Dri
 this database unchanged. What is added is stated where it is added:
 
 - CHECK constraints that no valid row violates (non-negative counts, costs and latencies;
-  ``period`` in ('hour', 'day'); ``redundancy_score`` in [0, 1]) — they turn corrupt writes
+  ``period`` in ('hour', 'day'); ``redundancy_score`` in [0, 1]; every money, price and ratio
+  column finite, neither NaN nor +-Infinity, since revision 0012) — they turn corrupt writes
   into errors instead of wrong invoices.
 - ``idx_events_created_at`` is BRIN, as the spec's key insights ask (append-only data): a
   fraction of a btree's size; range scans on ``created_at`` read only matching block ranges.
@@ -103,12 +104,31 @@ def _non_negative(*columns: str) -> list[CheckConstraint]:
     return [CheckConstraint(f"{column} >= 0", name=f"{column}_nonnegative") for column in columns]
 
 
+FINITE_SQL = "abs({column}) < 'Infinity'"
+"""True for every number, false for NaN and for +-Infinity: ``numeric`` admits all three, and
+NaN sorts above every number, so ``x >= 0`` alone lets it through (and one NaN makes every sum
+it joins NaN). NULL passes, as in every CHECK."""
+
+
+def _finite(*columns: str) -> list[CheckConstraint]:
+    return [
+        CheckConstraint(FINITE_SQL.format(column=column), name=f"{column}_finite")
+        for column in columns
+    ]
+
+
 def _price(comment: str | None = None, *, nullable: bool = False) -> Mapped[Any]:
     """USD per 1k tokens, an unconstrained ``numeric`` since revision 0007: every published
     price stored exactly as written (the spec's ``numeric(10,6)`` rounded the cheapest ones)."""
     return mapped_column(Numeric(), nullable=nullable, comment=comment)
 
 
+PRICE_COLUMNS = (
+    "input_price_per_1k",
+    "output_price_per_1k",
+    "cache_read_price_per_1k",
+    "cache_write_price_per_1k",
+)
 CACHE_READ_PRICE_COMMENT = (
     "USD per 1k cache-read tokens (events.cached_tokens); NULL: billed as fresh input"
 )
@@ -148,6 +168,7 @@ class Event(Base):
             "cache_write_tokens",
             "reasoning_tokens",
         ),
+        *_finite("estimated_cost_usd", "verified_cost_usd"),
         CheckConstraint(
             "cache_write_tokens = 0 OR cached_tokens::bigint + cache_write_tokens <= input_tokens",
             name="cache_tokens_within_input",
@@ -230,12 +251,8 @@ class ModelPricing(Base):
     __tablename__ = "model_pricing"
     __table_args__ = (
         Index("idx_model_pricing_uniq", "provider", "model", "effective_date", unique=True),
-        *_non_negative(
-            "input_price_per_1k",
-            "output_price_per_1k",
-            "cache_read_price_per_1k",
-            "cache_write_price_per_1k",
-        ),
+        *_non_negative(*PRICE_COLUMNS),
+        *_finite(*PRICE_COLUMNS),
         CheckConstraint(f"source IN {PRICE_SOURCES!r}", name="source_valid"),
     )
 
@@ -274,12 +291,8 @@ class ModelPricingTier(Base):
     __table_args__ = (
         Index("idx_model_pricing_tiers_uniq", "pricing_id", "min_input_tokens", unique=True),
         CheckConstraint("min_input_tokens > 0", name="min_input_tokens_positive"),
-        *_non_negative(
-            "input_price_per_1k",
-            "output_price_per_1k",
-            "cache_read_price_per_1k",
-            "cache_write_price_per_1k",
-        ),
+        *_non_negative(*PRICE_COLUMNS),
+        *_finite(*PRICE_COLUMNS),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -320,6 +333,33 @@ class ModelName(Base):
     resolved_at: Mapped[datetime] = mapped_column(server_default=NOW_DEFAULT)
 
 
+MATCH_LOOKUPS = ("provider", "maker", "model")
+MATCH_KINDS = ("equals", "starts_with", "ends_with", "contains", "regex")
+
+
+class ModelMatchRule(Base):
+    """One term of the price list's match rules, as ``costdb prices sync`` stores them
+    (``costdb.prices.match_rules``): what ``costdb_match_model_name()`` applies, so that a
+    name is priced from its first call. Replaced whole by each sync whose list changed them."""
+
+    __tablename__ = "costdb_model_match_rules"
+    __table_args__ = (
+        CheckConstraint(f"lookup IN {MATCH_LOOKUPS!r}", name="lookup_valid"),
+        CheckConstraint(f"kind IN {MATCH_KINDS!r}", name="kind_valid"),
+    )
+
+    lookup: Mapped[str] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    alternative: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str]
+    pattern: Mapped[str]
+    priced_provider: Mapped[str]
+    priced_model: Mapped[str]
+    list_label: Mapped[str]
+
+
 class Repricing(Base):
     """Roll-up periods to recompute: a (provider, model)'s prices or name changed from
     ``effective_from`` on. ``costdb prices sync`` and name resolution record it; ``costdb
@@ -343,6 +383,7 @@ class PromptAnalysis(Base):
     __table_args__ = (
         Index("idx_prompt_analysis_event", "event_id"),
         *_non_negative("input_token_ratio"),
+        *_finite("input_token_ratio"),
         CheckConstraint("redundancy_score BETWEEN 0 AND 1", name="redundancy_score_range"),
     )
 
@@ -410,6 +451,7 @@ class CostAggregate(Base):
         Index("idx_cost_agg_period", "project_id", "period", "period_start"),
         CheckConstraint("period IN ('hour', 'day')", name="period_valid"),
         *_non_negative("total_cost", "total_tokens", "call_count", "avg_latency"),
+        *_finite("total_cost", "avg_latency"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -441,6 +483,7 @@ class Budget(Base):
         CheckConstraint("feature IS NULL OR user_id IS NULL", name="one_scope"),
         CheckConstraint(f"period IN {defaults.BUDGET_PERIODS!r}", name="period_valid"),
         CheckConstraint("limit_usd > 0", name="limit_positive"),
+        *_finite("limit_usd"),
         CheckConstraint("costdb_thresholds_valid(alert_thresholds)", name="thresholds_valid"),
         CheckConstraint(
             "(timestamptz '2000-01-01 00:00+00' AT TIME ZONE time_zone) IS NOT NULL",
@@ -479,6 +522,7 @@ class BudgetAlert(Base):
             postgresql_where=text("delivered_at IS NULL"),
         ),
         *_non_negative("attempts"),
+        *_finite("threshold_percent", "spend_usd", "limit_usd"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -506,6 +550,7 @@ class SpendHourly(Base):
     __tablename__ = "costdb_spend_hourly"
     __table_args__ = (
         CheckConstraint(f"scope IN {SPEND_SCOPES!r}", name="scope_valid"),
+        *_finite("cost_usd"),
         Index("idx_costdb_spend_hourly_scope_project_hour", "scope", "project_id", "hour"),
     )
 

@@ -52,6 +52,7 @@ PLACEMENTS = (
     Placement("model_pricing", "reference"),
     Placement("model_pricing_tiers", "reference"),
     Placement("costdb_model_names", "reference"),
+    Placement("costdb_model_match_rules", "reference"),
     Placement("costdb_repricing", "reference"),
     Placement("costdb_rollup_coverage", "reference"),
     Placement("costdb_backups", "reference"),

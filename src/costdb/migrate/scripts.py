@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -60,3 +61,14 @@ def revision_state(connection: Connection, scripts: ScriptDirectory | None = Non
         script.revision for script in reversed(list(scripts.iterate_revisions(head, current)))
     )
     return RevisionState(current, head, pending, known=True)
+
+
+def earlier_revision(revision: str) -> Any:
+    """The module of ``revision``, for a later revision that restores or reuses its SQL (run
+    inside a migration: Alembic's ``context`` knows the scripts being applied)."""
+    from alembic import context  # noqa: PLC0415  (only a running migration has a context)
+
+    script = context.script.get_revision(revision)
+    if script is None:  # an ancestor of the revision asking is always there
+        raise CommandError(f"revision {revision} not found among the migration scripts")
+    return script.module

@@ -10,16 +10,21 @@ a price row for ``gpt-4o`` prices neither. Each distinct (provider, model) on ``
    model's maker) find the model: it is priced by that model's rows;
 3. else it stays unresolved and unpriced, and ``costdb prices missing`` lists it.
 
-A row with ``source = 'manual'`` is never replaced (insert it to resolve a name by hand). A
-name first seen between two syncs is resolved by the next ``costdb rollup`` run (Compose runs
-one every minute) or ``costdb prices sync``; until then its calls are priced only if rows of
-its own name exist. The cost view reads the table directly, so a resolution prices every call
-of that name, past ones included, at once.
+A row with ``source = 'manual'`` is never replaced (insert it to resolve a name by hand). The
+cost view reads the table directly, so a resolution prices every call of that name, past ones
+included, at once.
+
+When: ``costdb prices sync`` resolves every name on events, then every name the list gives
+exactly (``costdb.prices.match_rules.exact_names``: dated ids, aliases), before any call of it
+is seen. A name only a pattern matches is resolved by the database itself when its first call
+is inserted (revision 0014's trigger applies the rules the sync stored; not on Citus), and
+``costdb_event_cost`` prices it by those rules even before; ``costdb rollup`` resolves what is
+left (on Citus: every new name) with this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -43,6 +48,10 @@ FROM events e
 WHERE e.created_at >= %s
   AND NOT EXISTS (SELECT FROM costdb_model_names n
                   WHERE n.provider = e.provider AND n.model = e.model)
+"""
+KNOWN_NAMES = """
+SELECT provider, model FROM costdb_model_names
+UNION SELECT DISTINCT provider, model FROM model_pricing
 """
 INSERT_NAME = """
 INSERT INTO costdb_model_names (provider, model, priced_provider, priced_model, rule, source)
@@ -95,6 +104,28 @@ class NameMatcher:
         via = "" if owner is found_provider else f" (via {found_provider.id})"
         rule = f"{self._list.label}: {model!r} matches {owner.id} model {found.id!r}{via}"
         return Resolution(provider, model, owner.id, found.id, rule)
+
+
+def resolve_listed_names(
+    connection: psycopg.Connection[Any], matcher: NameMatcher, names: Iterable[tuple[str, str]]
+) -> list[Resolution]:
+    """Resolve each listed (provider, model) that has no row, no price rows of its own and is
+    not a model's own id; return them. No repricing is recorded: a name with calls was
+    resolved from its calls first (``resolve_names``), so these have none."""
+    known = {tuple(row) for row in connection.execute(KNOWN_NAMES).fetchall()}
+    resolved = []
+    for provider, model in dict.fromkeys(names):
+        if (provider, model) in known:
+            continue
+        found = matcher.match(provider, model)
+        if found is not None and (found.priced_provider, found.priced_model) != (provider, model):
+            resolved.append(found)
+    with connection.transaction(), connection.cursor() as cursor:
+        cursor.executemany(
+            INSERT_NAME,
+            [(r.provider, r.model, r.priced_provider, r.priced_model, r.rule) for r in resolved],
+        )
+    return resolved
 
 
 def resolve_names(

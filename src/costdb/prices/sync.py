@@ -12,6 +12,8 @@ The rules, each one tested:
   never written by a sync (neither changed nor shadowed by a newer synced row).
 - **Roll-ups follow**: each model written is recorded for ``costdb rollup`` to recompute the
   periods it changes (``costdb.maintenance.repricing``).
+- **The list's match rules follow** (``costdb.prices.match_rules``): stored beside the prices,
+  replaced only when they changed, so that the database resolves a new name by itself.
 - **All or nothing**: one transaction; a second sync waits for the first (an advisory lock,
   bounded by the session's ``lock_timeout``) and then finds nothing to do.
 """
@@ -19,7 +21,7 @@ The rules, each one tested:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,11 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 from costdb.db.maintenance_session import single_row
 from costdb.maintenance.repricing import record_repricing
-from costdb.prices.conversion import ListedModel
+from costdb.prices.conversion import ALWAYS, ListedModel, convert
+from costdb.prices.match_rules import RuleRow, exact_names, rule_rows, store_rules
+from costdb.prices.names import NameMatcher, resolve_listed_names, resolve_names
 from costdb.pricing import Price, Rates, Tier, price_in_effect
 
 if TYPE_CHECKING:
     import psycopg
+
+    from costdb.prices.price_list import PriceList
 
 SYNC_LOCK = (0x636F7374, 0x70726963)  # "cost", "pric": the sync's advisory lock
 SOURCE = "genai-prices"
@@ -70,6 +76,9 @@ class SyncReport:
     listed: int = 0
     rows_written: int = 0
     models_changed: list[str] = field(default_factory=list)
+    rules_written: int = 0
+    names_resolved: int = 0
+    listed_names_resolved: int = 0
     kept_manual: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -82,15 +91,24 @@ class SyncReport:
             "models_changed": self.models_changed,
             "models_kept_manual": self.kept_manual,
             "models_skipped": self.skipped,
+            "match_rules_written": self.rules_written,
+            "names_resolved": self.names_resolved,
+            "listed_names_resolved": self.listed_names_resolved,
         }
 
-    def line(self) -> str:
+    def lines(self) -> list[str]:
         verb = "would write" if self.dry_run else "wrote"
-        return (
+        said = [
             f"{self.label}: {self.listed} models with token prices; {verb} {self.rows_written} "
             f"price rows for {len(self.models_changed)} models; {len(self.kept_manual)} kept "
             f"as entered by hand; {sum(self.skipped.values())} not priced by tokens"
-        )
+        ]
+        if not self.dry_run:
+            said.append(
+                f"resolved {self.names_resolved} model names reported on events and "
+                f"{self.listed_names_resolved} more that the list names exactly"
+            )
+        return said
 
 
 @dataclass
@@ -167,10 +185,12 @@ def _insert(connection: psycopg.Connection[Any], model: ListedModel, rows: Itera
 def sync_prices(
     connection: psycopg.Connection[Any],
     models: list[ListedModel],
+    rules: Sequence[RuleRow],
     report: SyncReport,
 ) -> SyncReport:
-    """Write what ``models`` add to the stored history, in one transaction (rolled back with
-    ``report.dry_run``). ``connection`` is in autocommit mode outside this call."""
+    """Write what ``models`` add to the stored history and the list's match ``rules``, in one
+    transaction (rolled back with ``report.dry_run``). ``connection`` is in autocommit mode
+    outside this call."""
     import psycopg  # noqa: PLC0415  (the command imports this module only when it runs)
 
     report.listed = len(models)
@@ -191,6 +211,25 @@ def sync_prices(
                 changed.append((model.provider, model.model, min(r.effective_date for r in rows)))
         with connection.cursor() as cursor:
             record_repricing(cursor, changed)
+        report.rules_written = store_rules(connection, rules)
         if report.dry_run:
             raise psycopg.Rollback
+    return report
+
+
+def sync_price_list(
+    connection: psycopg.Connection[Any], price_list: PriceList, *, dry_run: bool
+) -> SyncReport:
+    """``costdb prices sync``: the list's prices and rules (``sync_prices``), then the names
+    events report, then the names the list gives exactly, resolved (``costdb.prices.names``)."""
+    conversion = convert(price_list.providers)
+    report = SyncReport(price_list.label, dry_run, skipped=conversion.skipped)
+    sync_prices(
+        connection, conversion.models, rule_rows(price_list.providers, price_list.label), report
+    )
+    if not dry_run:
+        matcher = NameMatcher(lambda: price_list)
+        report.names_resolved = len(resolve_names(connection, matcher, ALWAYS))
+        listed = exact_names(price_list.providers)
+        report.listed_names_resolved = len(resolve_listed_names(connection, matcher, listed))
     return report

@@ -1,7 +1,9 @@
 """Everything the probe needs from the server, read in one catalog round trip.
 
 One query returns one JSON document: recovery state, WAL archiving (``pg_stat_archiver``, the
-current WAL file), the newest recorded backup, this connection's TLS (version, cipher), whether
+current WAL file), the newest recorded backup, this connection's TLS (version, cipher), how
+the server lets TCP clients in (the db image's ``costdb.tls`` and ``costdb.stack`` settings,
+``ssl``, ``listen_addresses``), whether
 the database (not this session: the probe's role is read-only on purpose) defaults to read-only
 transactions, extensions, the Alembic revision, and for the public schema every table's and
 view's columns (type with its modifiers as ``format_type`` prints it, nullability, default as
@@ -80,6 +82,9 @@ SELECT json_build_object(
   'in_recovery', pg_is_in_recovery(),
   'tls', (SELECT json_build_object('version', version, 'cipher', cipher)
           FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl),
+  'clients', json_build_object(
+      'tls', current_setting('costdb.tls', true), 'stack', current_setting('costdb.stack', true),
+      'ssl', current_setting('ssl'), 'listen', current_setting('listen_addresses')),
   'read_only', EXISTS (
       SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
       WHERE d.datname = current_database() AND s.setrole = 0
@@ -160,6 +165,7 @@ class Snapshot:
     routines: dict[str, str]  # signature -> "result volatility" (i, s or v)
     citus: dict[str, Any] | None  # None without Citus; else {"tables": ..., "workers": ...}
     tls: dict[str, str] | None = None  # this connection's TLS version and cipher; None: clear
+    clients: dict[str, str | None] | None = None  # how TCP clients are let in (see above)
     archiving: dict[str, Any] | None = None  # pg_stat_archiver and the WAL position
     last_backup: dict[str, Any] | None = None  # the newest costdb_backups row, if any
 

@@ -1,5 +1,6 @@
 """Checks of the server the schema lives on, not of the schema: the probe's connection's TLS
-and the server certificate's remaining life, WAL archiving and the last backup. They warn
+and the server certificate's remaining life, whether clear-text TCP clients are let in, WAL
+archiving and the last backup. They warn
 (healthy, reported) rather than fail: a certificate that expires in a week, an archive that
 lags or a clear-text connection is something to fix, not a reason to stop the services that
 depend on the database. The migration runner does not make them: they say nothing about
@@ -8,6 +9,7 @@ whether a migration worked.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from costdb.defaults import ARCHIVE_WARN_SEGMENTS, BACKUP_WARN_HOURS, TLS_EXPIRY_WARN_DAYS
@@ -30,6 +32,78 @@ def check_tls(snapshot: Snapshot, days_left: float | None, unknown_because: str)
             f"(clients refuse an expired certificate); {protocol}",
         )
     return Check("tls", "pass", f"{protocol}; server certificate valid {days_left:.0f} more days")
+
+
+DEVELOPMENT_STACK = "development"
+"""``COSTDB_STACK`` (the server setting ``costdb.stack``) of Compose's development stack."""
+
+
+def clear_text_accepted(snapshot: Snapshot) -> bool | None:
+    """Whether a TCP client that does not ask for TLS is let in (beyond the db image's own
+    loopback): the db image says so (``costdb.tls``, set by its entrypoint at every start);
+    another server lets one in for certain only with ``ssl`` off. None: not known (that
+    server's pg_hba.conf decides, which the probe's role cannot read)."""
+    clients = snapshot.clients or {}
+    mode = clients.get("tls")
+    if mode in ("offered", "off"):
+        return True
+    if mode == "required":
+        return False
+    return True if clients.get("ssl") == "off" else None
+
+
+def _is_loopback(address: str) -> bool:
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # "*", a host name: every interface, or one the probe cannot judge
+        return False
+
+
+def _beyond_loopback(listen: str) -> bool:
+    """``listen_addresses`` names an address other than loopback ("" is the socket only)."""
+    addresses = {address.strip() for address in listen.split(",")} - {""}
+    return not all(_is_loopback(address) for address in addresses)
+
+
+def check_clear_text(snapshot: Snapshot) -> Check:
+    """Clear text is accepted only where no network can carry it: a server on loopback only,
+    or the development stack (its port published on 127.0.0.1, its peers on its own
+    network). Anywhere else it is a warning, not a failure: the schema is fine."""
+    clients = snapshot.clients or {}
+    accepted = clear_text_accepted(snapshot)
+    if accepted is None:
+        return Check(
+            "clear_text", "pass", "not known: not the costdb image (its pg_hba.conf decides)"
+        )
+    if not accepted:
+        return Check(
+            "clear_text",
+            "pass",
+            "refused: TCP clients must use TLS (COSTDB_TLS=required; the container's own "
+            "loopback excepted)",
+        )
+    mode, listen = clients.get("tls"), clients.get("listen") or ""
+    how = f"COSTDB_TLS={mode}" if mode else "ssl is off"
+    if not _beyond_loopback(listen):
+        return Check(
+            "clear_text", "pass", f"accepted on loopback only ({how}, listening on '{listen}')"
+        )
+    if clients.get("stack") == DEVELOPMENT_STACK:
+        return Check(
+            "clear_text",
+            "pass",
+            f"accepted beside TLS on the development stack ({how}, COSTDB_STACK=development)",
+        )
+    remedy = "set COSTDB_TLS=required" if mode else "turn ssl on and require it (hostssl)"
+    return Check(
+        "clear_text",
+        "warn",
+        f"clear-text TCP connections are accepted ({how}) and the server listens on "
+        f"'{listen}': passwords and data can cross a network unencrypted; {remedy} (clients "
+        "then connect with sslmode=require or verify-full)",
+    )
 
 
 def _age(seconds: float) -> str:
@@ -118,4 +192,9 @@ def server_gauges(snapshot: Snapshot, certificate_days: float | None) -> dict[st
             float(snapshot.last_backup["age_seconds"]) if snapshot.last_backup else None
         ),
         "tls_certificate_days_left": certificate_days,
+        "clear_text_accepted": _as_gauge(clear_text_accepted(snapshot)),
     }
+
+
+def _as_gauge(flag: bool | None) -> float | None:
+    return None if flag is None else float(flag)
