@@ -25,7 +25,7 @@ left (on Citus: every new name) with this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,11 @@ WHERE e.created_at >= %s
 KNOWN_NAMES = """
 SELECT provider, model FROM costdb_model_names
 UNION SELECT DISTINCT provider, model FROM model_pricing
+"""
+INSERT_NAMES = """
+INSERT INTO costdb_model_names (provider, model, priced_provider, priced_model, rule, source)
+SELECT *, 'genai-prices' FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+ON CONFLICT (provider, model) DO NOTHING
 """
 INSERT_NAME = """
 INSERT INTO costdb_model_names (provider, model, priced_provider, priced_model, rule, source)
@@ -120,11 +125,9 @@ def resolve_listed_names(
         found = matcher.match(provider, model)
         if found is not None and (found.priced_provider, found.priced_model) != (provider, model):
             resolved.append(found)
-    with connection.transaction(), connection.cursor() as cursor:
-        cursor.executemany(
-            INSERT_NAME,
-            [(r.provider, r.model, r.priced_provider, r.priced_model, r.rule) for r in resolved],
-        )
+    columns = [list(column) for column in zip(*(astuple(r) for r in resolved), strict=True)]
+    if columns:  # one statement: on Citus each statement into a reference table is a round
+        connection.execute(INSERT_NAMES, columns)  # trip to every node
     return resolved
 
 
