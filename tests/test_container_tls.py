@@ -9,7 +9,6 @@ import shutil
 import socket
 import ssl
 import struct
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,8 @@ from costdb.settings import DatabaseSettings
 from costdb.tls.certificates import Issued, issue_ca, issue_server
 from testsupport.cli_runner import clean_environment, run_module
 from testsupport.containers import DB_IMAGE, image_options, run, run_detached, wait_for_health
-from testsupport.node_client import run_program
+from testsupport.database_actions import encrypted
+from testsupport.node_client import npm, run_program
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 HOSTS = ["localhost", "127.0.0.1"]
@@ -102,17 +102,22 @@ def served(images: None, given: Path) -> Iterator[tuple[str, int, Issued]]:
         run("docker", "rm", "--force", "--volumes", name)
 
 
-def _app(port: int, given: Path, **params: str) -> DatabaseSettings:
+def _app_on(port: int, **params: str) -> DatabaseSettings:
+    """The application role to the image's published ``port``, the server not verified."""
     settings = {
-        "host": "localhost",
+        "host": "127.0.0.1",
         "port": str(port),
         "user": "costdb_app",
         "password": "pw-costdb_app_password",
         "dbname": "costdb",
-        "sslmode": "verify-full",
-        "sslrootcert": str(given / "ca.crt"),
     }
     return DatabaseSettings(settings | params)
+
+
+def _app(port: int, given: Path, **params: str) -> DatabaseSettings:
+    """The application role over TLS to ``localhost``, verified against the given CA."""
+    verified = {"host": "localhost", "sslmode": "verify-full", "sslrootcert": str(given / "ca.crt")}
+    return _app_on(port, **(verified | params))
 
 
 def _probe(port: int, given: Path) -> str:
@@ -167,14 +172,8 @@ def test_the_specs_client_connects_verified_and_a_plain_one_is_refused(
     url = f"postgresql://costdb_app:pw-costdb_app_password@localhost:{port}/costdb"
     verified = run_program("seed-client", f"{url}?sslmode=verify-full&sslrootcert={given}/ca.crt")
     assert verified["rejected"]["code"] == "23503" and verified["orphans"] == 0
-    refused = subprocess.run(
-        ["npm", "run", "--silent", "seed-client"],
-        cwd=node_client,
-        env=clean_environment(DATABASE_URL=url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    refused = npm(
+        "run", "--silent", "seed-client", env=clean_environment(DATABASE_URL=url), check=False
     )
     assert refused.returncode == 1, refused.stdout
     server_log = run("docker", "logs", name).stderr
@@ -227,24 +226,6 @@ def test_a_bad_certificate_stops_the_first_start_in_one_line_and_writes_nothing(
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _app_on(port: int, **params: str) -> DatabaseSettings:
-    """The application role to the image's published ``port``, the server not verified."""
-    settings = {
-        "host": "127.0.0.1",
-        "port": str(port),
-        "user": "costdb_app",
-        "password": "pw-costdb_app_password",
-        "dbname": "costdb",
-    }
-    return DatabaseSettings(settings | params)
-
-
-def _encrypted(settings: DatabaseSettings) -> bool:
-    with psycopg.connect(settings.conninfo("test")) as connection:
-        row = connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        return bool(row.fetchone() == (True,))
-
-
 def test_the_image_alone_refuses_clear_text_until_a_start_offers_it(images: None) -> None:
     """The image's default on TCP is TLS only (its own certificate, generated); the same
     volume started again with COSTDB_TLS=offered lets a plain client in, and the probe warns:
@@ -262,15 +243,15 @@ def test_the_image_alone_refuses_clear_text_until_a_start_offers_it(images: None
         assert "clear-text" not in wait_for_health(name, "healthy", timeout=120)
         with pytest.raises(psycopg.OperationalError, match="no encryption"):
             psycopg.connect(_app_on(port, sslmode="disable").conninfo("test")).close()
-        assert _encrypted(_app_on(port, sslmode="prefer"))
+        assert encrypted(_app_on(port, sslmode="prefer"))
         run("docker", "rm", "--force", name, check=True)
         name = run_detached(
             DB_IMAGE, "costdb-test-tls-mode", *options, "--env", "COSTDB_TLS=offered"
         )
         output = wait_for_health(name, "healthy", timeout=120)
         assert "warning: clear-text TCP connections are accepted (COSTDB_TLS=offered)" in output
-        assert not _encrypted(_app_on(port, sslmode="disable"))
-        assert _encrypted(_app_on(port, sslmode="prefer"))  # TLS is still offered
+        assert not encrypted(_app_on(port, sslmode="disable"))
+        assert encrypted(_app_on(port, sslmode="prefer"))  # TLS is still offered
     finally:
         run("docker", "rm", "--force", name)
         run("docker", "volume", "rm", volume)

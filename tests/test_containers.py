@@ -20,7 +20,6 @@ import psycopg
 import pytest
 
 from costdb.local.cluster import free_port
-from costdb.settings import DatabaseSettings
 from testsupport.cli_runner import clean_environment, run_module
 from testsupport.containers import (
     CITUS_COORDINATOR_IMAGE,
@@ -40,6 +39,7 @@ from testsupport.containers import (
     wait_for_check_output,
     wait_for_health,
 )
+from testsupport.database_actions import encrypted
 from testsupport.migration_fixtures import HEAD, revision_source
 from testsupport.node_client import run_program
 from testsupport.registry import image_labels, local_registry
@@ -143,12 +143,6 @@ def test_the_exporter_shows_the_server_and_costdbs_series_and_the_log_stays_clea
     assert alarming == []
 
 
-def _ssl_of(settings: DatabaseSettings) -> bool:
-    with psycopg.connect(settings.conninfo("test")) as connection:
-        row = connection.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        return bool(row.fetchone() == (True,))
-
-
 def test_clients_reach_db_verified_and_plain_clients_too(running: Stack) -> None:
     """The stack's own services verify db (verify-full, the stack's CA: /readyz is healthy
     through it); a user on this machine does the same with the CA the README fetches; a
@@ -159,9 +153,9 @@ def test_clients_reach_db_verified_and_plain_clients_too(running: Stack) -> None
     assert isinstance(checks, list)
     assert {"name": "tls", "status": "pass"} in checks
     assert {"name": "clear_text", "status": "pass"} in checks
-    assert _ssl_of(running.verified_role("costdb_app"))
-    assert _ssl_of(running.role("costdb_app").with_params(sslmode="prefer"))
-    assert not _ssl_of(running.role("costdb_app").with_params(sslmode="disable"))
+    assert encrypted(running.verified_role("costdb_app"))
+    assert encrypted(running.role("costdb_app").with_params(sslmode="prefer"))
+    assert not encrypted(running.role("costdb_app").with_params(sslmode="disable"))
     url = f"http://127.0.0.1:{running.health_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         assert "costdb_clear_text_accepted 1.0" in response.read().decode()

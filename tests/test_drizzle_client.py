@@ -23,8 +23,25 @@ from costdb.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import read_snapshot
-from testsupport.cli_runner import clean_environment
-from testsupport.node_client import npm, run_program
+from testsupport.cli_runner import clean_environment, run_module
+from testsupport.node_client import CLIENT, npm, run_program
+
+
+def test_the_committed_schema_module_is_the_export_of_the_models() -> None:
+    result = run_module("costdb", "export", "drizzle", env=clean_environment())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (CLIENT / "schema.ts").read_text(encoding="utf-8"), (
+        "clients/drizzle/schema.ts is stale: costdb export drizzle -o clients/drizzle/schema.ts"
+    )
+
+
+def test_an_export_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "schema.ts"
+    result = run_module("costdb", "export", "drizzle", "-o", str(target), env=clean_environment())
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"costdb: error: cannot write {target}: No such file or directory"
+    ]
 
 
 def _catalog(database: DatabaseSettings) -> dict[str, Any]:

@@ -24,9 +24,9 @@ Create Date: 2026-12-07 23:00:00
 
 from collections.abc import Sequence
 
-from alembic import context, op
+from alembic import op
 
-from costdb.migrate.distribute import one_connection_per_worker
+from costdb.migrate.scripts import one_connection_per_worker
 
 revision: str = "0012"
 down_revision: str | Sequence[str] | None = "0011"
@@ -99,8 +99,7 @@ $finite$
 
 
 def upgrade() -> None:
-    if not context.is_offline_mode():
-        one_connection_per_worker(op.get_bind())  # on Citus: then alters reference tables
+    one_connection_per_worker()  # on Citus: it scans distributed tables, alters reference ones
     op.execute(REFUSE_NON_FINITE)
     for table, columns in FINITE_COLUMNS.items():
         for column in columns:

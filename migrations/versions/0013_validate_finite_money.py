@@ -13,10 +13,9 @@ Create Date: 2026-12-07 23:00:01
 
 from collections.abc import Sequence
 
-from alembic import context, op
+from alembic import op
 
-from costdb.migrate.distribute import one_connection_per_worker
-from costdb.migrate.scripts import earlier_revision
+from costdb.migrate.scripts import earlier_revision, one_connection_per_worker
 
 revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
@@ -25,8 +24,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    if not context.is_offline_mode():
-        one_connection_per_worker(op.get_bind())  # on Citus: reference tables after events
+    one_connection_per_worker()  # on Citus: reference tables after events
     added = earlier_revision("0012")  # the columns and constraint names it added
     for table, columns in added.FINITE_COLUMNS.items():
         for column in columns:

@@ -34,10 +34,9 @@ Create Date: 2026-12-07 23:30:00
 
 from collections.abc import Sequence
 
-from alembic import context, op
+from alembic import op
 
-from costdb.migrate.distribute import citus_installed
-from costdb.migrate.scripts import earlier_revision
+from costdb.migrate.scripts import earlier_revision, on_citus
 
 revision: str = "0014"
 down_revision: str | Sequence[str] | None = "0013"
@@ -182,8 +181,8 @@ CREATE OR REPLACE FUNCTION costdb_event_cost(
   cache_read_tokens integer, cache_write_tokens integer
 ) RETURNS numeric LANGUAGE plpgsql STABLE PARALLEL SAFE AS $fn$
 DECLARE
-  priced_provider text := $1;
-  priced_model text := $2;
+  priced_provider text;
+  priced_model text;
   price_id uuid;
   rates numeric[];
   tier_rates numeric[];
@@ -280,8 +279,8 @@ def upgrade() -> None:
     op.execute(MATCH_FUNCTION)
     op.execute(EVENT_COST_FUNCTION)
     op.execute(RESOLVE_ON_INSERT_FUNCTION)
-    if context.is_offline_mode() or not citus_installed(op.get_bind()):
-        op.execute(TRIGGER)  # (the offline SQL is for plain PostgreSQL)
+    if not on_citus():
+        op.execute(TRIGGER)
 
 
 def downgrade() -> None:

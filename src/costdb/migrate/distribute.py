@@ -50,14 +50,6 @@ def citus_installed(connection: Connection) -> bool:
     return bool(connection.execute(query).scalar_one())
 
 
-def one_connection_per_worker(connection: Connection) -> None:
-    """On Citus, the rest of this transaction runs its multi-shard commands over one connection
-    per worker: after a parallel one (a scan or DDL of a distributed table), Citus refuses to
-    alter a reference table in the same transaction. A migration that does both calls this."""
-    if citus_installed(connection):
-        connection.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
-
-
 def _placed_tables(connection: Connection) -> dict[str, dict[str, Any]]:
     """The public tables Citus has distributed or made reference tables, as the probe's catalog
     read reports them. A Citus local table (Citus makes one of a plain table that a reference

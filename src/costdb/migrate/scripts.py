@@ -63,6 +63,27 @@ def revision_state(connection: Connection, scripts: ScriptDirectory | None = Non
     return RevisionState(current, head, pending, known=True)
 
 
+def on_citus() -> bool:
+    """Inside a running migration: whether the database has Citus (never for the offline SQL of
+    ``costdb migrate --sql``, which is for plain PostgreSQL)."""
+    from alembic import context, op  # noqa: PLC0415  (only a running migration has a context)
+
+    from costdb.migrate.distribute import citus_installed  # noqa: PLC0415
+
+    return not context.is_offline_mode() and citus_installed(op.get_bind())
+
+
+def one_connection_per_worker() -> None:
+    """Inside a running migration, on Citus: the rest of its transaction runs multi-shard
+    commands over one connection per worker. After a parallel one (a scan or DDL of a
+    distributed table) Citus refuses to alter a reference table in the same transaction; a
+    migration that does both calls this first."""
+    from alembic import op  # noqa: PLC0415
+
+    if on_citus():
+        op.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
 def earlier_revision(revision: str) -> Any:
     """The module of ``revision``, for a later revision that restores or reuses its SQL (run
     inside a migration: Alembic's ``context`` knows the scripts being applied)."""

@@ -143,9 +143,12 @@ def _regex_problems(connection: psycopg.Connection[Any], rows: Sequence[RuleRow]
 def store_rules(connection: psycopg.Connection[Any], rows: Sequence[RuleRow]) -> int:
     """Replace the stored rules with ``rows`` (in the caller's transaction) unless they are the
     same; return how many were written."""
-    refused = _regex_problems(connection, rows)
-    wanted = sorted(row for row in rows if row.scope not in refused)
     stored = sorted(RuleRow(*row) for row in connection.execute(STORED_RULES).fetchall())
+    wanted = sorted(rows)
+    if stored == wanted:  # a re-sync of the same list: nothing to check or write
+        return 0
+    refused = _regex_problems(connection, wanted)
+    wanted = [row for row in wanted if row.scope not in refused]
     if stored == wanted:
         return 0
     connection.execute("DELETE FROM costdb_model_match_rules")

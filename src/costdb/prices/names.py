@@ -50,17 +50,13 @@ WHERE e.created_at >= %s
                   WHERE n.provider = e.provider AND n.model = e.model)
 """
 KNOWN_NAMES = """
-SELECT provider, model FROM costdb_model_names
-UNION SELECT DISTINCT provider, model FROM model_pricing
+SELECT provider, model FROM costdb_model_names UNION SELECT provider, model FROM model_pricing
 """
+# One statement for all of them: on Citus each statement into a reference table is a round trip
+# to every node.
 INSERT_NAMES = """
 INSERT INTO costdb_model_names (provider, model, priced_provider, priced_model, rule, source)
 SELECT *, 'genai-prices' FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-ON CONFLICT (provider, model) DO NOTHING
-"""
-INSERT_NAME = """
-INSERT INTO costdb_model_names (provider, model, priced_provider, priced_model, rule, source)
-VALUES (%s, %s, %s, %s, %s, 'genai-prices')
 ON CONFLICT (provider, model) DO NOTHING
 """
 
@@ -125,10 +121,14 @@ def resolve_listed_names(
         found = matcher.match(provider, model)
         if found is not None and (found.priced_provider, found.priced_model) != (provider, model):
             resolved.append(found)
-    columns = [list(column) for column in zip(*(astuple(r) for r in resolved), strict=True)]
-    if columns:  # one statement: on Citus each statement into a reference table is a round
-        connection.execute(INSERT_NAMES, columns)  # trip to every node
+    _record(connection, resolved)
     return resolved
+
+
+def _record(connection: psycopg.Connection[Any], resolved: list[Resolution]) -> None:
+    columns = [list(column) for column in zip(*(astuple(r) for r in resolved), strict=True)]
+    if columns:
+        connection.execute(INSERT_NAMES, columns)
 
 
 def resolve_names(
@@ -147,10 +147,7 @@ def resolve_names(
         if found is not None:
             resolved.append(found)
     with connection.transaction(), connection.cursor() as cursor:
-        cursor.executemany(
-            INSERT_NAME,
-            [(r.provider, r.model, r.priced_provider, r.priced_model, r.rule) for r in resolved],
-        )
+        _record(connection, resolved)
         # A name now priced by another name's rows: its calls' cost may change from the first
         # (a name priced by its own rows already was, and costs nothing to record).
         moved = [
