@@ -25,10 +25,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.harness import Figure, compile_bytecode, median, percentile, run_command, timed_runs
 from costdb.db.libpq import query_one_value
+from costdb.health.report import APPLICATION_NAME, probe_settings
 from costdb.local.cluster import PostgresCluster, free_port
 from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import SNAPSHOT_QUERY
-from healthcheck.report import APPLICATION_NAME, probe_settings
 
 
 def _environment(database: DatabaseSettings) -> dict[str, str]:
@@ -59,7 +59,7 @@ def cli_figures(cluster: PostgresCluster, database: DatabaseSettings, repeat: in
         probe_times += timed_runs(lambda: run_command(probe, env), 1)
         isready_times += timed_runs(lambda: run_command(isready), 1)
         costdb_times += timed_runs(lambda: run_command(costdb_health, env), 1)
-    import_probe = [sys.executable, "-c", "import healthcheck.cli"]
+    import_probe = [sys.executable, "-c", "import costdb.health.cli"]
     imports = timed_runs(lambda: run_command(import_probe), repeat)
     bare = timed_runs(lambda: run_command([sys.executable, "-c", "pass"]), repeat)
     conninfo = probe_settings(database, 5).conninfo(APPLICATION_NAME)

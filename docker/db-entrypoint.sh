@@ -176,20 +176,18 @@ until server_ready; do
   sleep 0.2
 done
 
-# A volume made before the read-only role had pg_monitor (statistics and sizes, for the probe
-# and postgres_exporter) gets it now, once; the first boot grants it in initdb/20-roles.sh.
-grant_monitoring() {
+# Every grant and privilege (initdb/30-privileges.sql, idempotent) on every start, before the
+# migration: a volume made by an earlier release gets what a later one grants. Skipped on a
+# volume whose first boot made no costdb roles (a failed first boot stops above).
+apply_privileges() {
   local as_server=()
   if [ "$(id -u)" = 0 ]; then as_server=(gosu postgres); fi
   "${as_server[@]}" psql -X -q -v ON_ERROR_STOP=1 --no-password --host=/var/run/postgresql \
     --port="${PGPORT:-5432}" --username="${POSTGRES_USER:-postgres}" \
-    --dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" <<'SQL'
-SELECT 'GRANT pg_monitor TO costdb_readonly'
-WHERE CASE WHEN EXISTS (SELECT FROM pg_roles WHERE rolname = 'costdb_readonly')
-           THEN NOT pg_has_role('costdb_readonly', 'pg_monitor', 'MEMBER') ELSE false END \gexec
-SQL
+    --dbname="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" \
+    --file=/docker-entrypoint-initdb.d/30-privileges.sql
 }
-grant_monitoring || log "warning: could not grant pg_monitor to costdb_readonly (above)"
+apply_privileges || log "warning: could not apply the roles' privileges (above)"
 
 if [ "$tls_mode" != off ]; then
   if [ -n "${COSTDB_TLS_CERT_FILE:-}" ]; then

@@ -1,1 +1,2 @@
-"""The costdb health probe: is the schema dependents need there, complete and usable?"""
+"""``python -m healthcheck``: the probe's historical entry point, kept for orchestrators'
+configurations. The probe itself lives in ``costdb.health``."""

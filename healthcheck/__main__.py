@@ -1,5 +1,5 @@
-"""``python -m healthcheck``: see ``healthcheck.cli``."""
+"""``python -m healthcheck``: the same as ``costdb health`` (see ``costdb.health.cli``)."""
 
-from healthcheck.cli import main
+from costdb.health.cli import main
 
 main()

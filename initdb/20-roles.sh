@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# First boot only: costdb's roles, their privileges and safe settings.
+# First boot only: costdb's roles and their safe settings (their grants: 30-privileges.sql).
 #
 #   costdb_owner     owns the schema; `costdb migrate` runs as it (DDL)
 #   costdb_app       the application: SELECT/INSERT/UPDATE/DELETE, no DDL, bounded statements
@@ -51,7 +51,7 @@ export COSTDB_INIT_OWNER_PASSWORD COSTDB_INIT_APP_PASSWORD COSTDB_INIT_READONLY_
 
 psql -v ON_ERROR_STOP=1 --no-psqlrc --no-password \
   --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" \
-  --set db="${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" <<'SQL'
+  <<'SQL'
 \getenv owner_password COSTDB_INIT_OWNER_PASSWORD
 \getenv app_password COSTDB_INIT_APP_PASSWORD
 \getenv readonly_password COSTDB_INIT_READONLY_PASSWORD
@@ -72,12 +72,5 @@ ALTER ROLE costdb_app SET statement_timeout = '30s';
 ALTER ROLE costdb_app SET idle_in_transaction_session_timeout = '60s';
 ALTER ROLE costdb_readonly SET default_transaction_read_only = on;
 ALTER ROLE costdb_readonly SET statement_timeout = '30s';
--- Read-only monitoring (statistics, sizes, settings): the probe and postgres_exporter.
-GRANT pg_monitor TO costdb_readonly;
-
--- Only costdb's roles connect, and only to costdb's database; only the owner creates objects.
-REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC;
-REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
-GRANT CONNECT, TEMPORARY ON DATABASE :"db" TO costdb_owner, costdb_app, costdb_readonly;
--- The schema's privileges follow in 30-schema-privileges.sql.
+-- Every grant and privilege follows in 30-privileges.sql (first boot and every start).
 SQL

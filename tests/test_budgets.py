@@ -1,5 +1,5 @@
 """Budgets in the database: the spend a gateway reads (``costdb_budget_status``) against an
-oracle computed here in Python from the raw rows (``costdb.pricing``, ``zoneinfo``), whatever
+oracle computed here in Python from the raw rows (``costdb.prices.pricing``, ``zoneinfo``), whatever
 part of the period the hourly roll-up has covered; the rules (CHECKs) as plain SQL meets them.
 """
 
@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from costdb.maintenance.rollup import roll_up
-from costdb.pricing import Price, Rates, Tier, Usage, event_cost
+from costdb.prices.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.settings import DatabaseSettings
 from testsupport.price_rows import store_prices
 

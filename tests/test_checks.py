@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
+from costdb.health.report import Report
 from costdb.verify.catalog import Snapshot
 from costdb.verify.checks import check_extensions, evaluate
 from costdb.verify.manifest import load_manifest
-from healthcheck.report import Report
 
 MANIFEST = load_manifest()
 EMPTY = Snapshot(False, False, {}, None, {}, {}, {}, {}, None)

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from costdb.db.engine import connect
+from costdb.health.one_shot import read_once
 from costdb.migrate import distribute as distribute_module
 from costdb.migrate.distribute import SHARDS_PER_NODE, DistributionFailed, distribute
 from costdb.migrate.placements import PLACEMENTS
@@ -24,7 +25,6 @@ from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
 from costdb.verify.checks import Check, evaluate
 from costdb.verify.manifest import load_manifest
-from healthcheck.one_shot import read_once
 from testsupport.citus_servers import CitusCluster
 from testsupport.cli_runner import run_module, url_environment
 from testsupport.database_actions import run_sql

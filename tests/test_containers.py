@@ -29,6 +29,7 @@ from testsupport.containers import (
     IMAGE_PASSWORDS,
     REPO,
     TOOLS_IMAGE,
+    WHOLE_STACK,
     Stack,
     build,
     build_from_commit,
@@ -62,7 +63,7 @@ def stack(images: None, tmp_path: Path) -> Iterator[Stack]:
 
 @pytest.fixture
 def running(stack: Stack) -> Stack:
-    started = stack.up()
+    started = stack.up(*WHOLE_STACK)
     assert started.returncode == 0, (
         started.stderr + stack.health_report() + stack.logs("healthcheck") + stack.logs("db")
     )
@@ -98,6 +99,29 @@ def test_a_fresh_checkout_comes_up_first_time_and_keeps_the_passwords_it_made(
     finally:
         stack.down()
     assert stack.leftovers() == []
+
+
+def test_the_default_up_is_the_db_image_alone_with_its_one_shots(stack: Stack) -> None:
+    """`docker compose up --wait` with no profile: one image; db (migrated and verified) and
+    the roll-ups run, the passwords and the prices are made by one-shots that exited 0."""
+    started = stack.up()
+    assert started.returncode == 0, started.stderr + stack.health_report()
+    listed = stack.compose("ps", "--all", "--format", "{{.Service}} {{.State}} {{.Image}}")
+    states = {line.split()[0]: line.split()[1:] for line in listed.stdout.splitlines()}
+    assert states == {
+        "db": ["running", stack.db_image],
+        "rollup": ["running", stack.db_image],
+        "secrets": ["exited", stack.db_image],
+        "prices": ["exited", stack.db_image],
+    }
+    for one_shot in ("secrets", "prices"):
+        code = run(
+            "docker", "inspect", "--format", "{{.State.ExitCode}}", stack.container(one_shot)
+        )
+        assert code.stdout.strip() == "0", stack.logs(one_shot)
+    with psycopg.connect(stack.role("costdb_app").conninfo("test")) as connection:
+        synced = connection.execute(PRICE_ROWS).fetchall()
+    assert synced[0][0] == "genai-prices" and synced[0][1] > 2000
 
 
 def test_up_wait_returns_with_the_schema_migrated_and_verified(running: Stack) -> None:
@@ -207,7 +231,7 @@ def test_tls_required_on_the_development_stack_refuses_clear_text_on_the_same_vo
             "INSERT INTO budgets (project_id, period, limit_usd) VALUES ('kept', 'day', 1)"
         )
     running.environment["COSTDB_TLS"] = "required"
-    again = running.up()
+    again = running.up(*WHOLE_STACK)
     assert again.returncode == 0, again.stderr + running.health_report()
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
         psycopg.connect(plain.conninfo("test")).close()
@@ -238,7 +262,7 @@ def test_rows_survive_down_and_up_and_the_second_start_applies_nothing(running: 
         synced = connection.execute(PRICE_ROWS).fetchall()
     assert synced[0][0] == "genai-prices" and synced[0][1] > 2000  # the first up synced
     assert running.compose("down", "--timeout", "10").returncode == 0  # the volume stays
-    started = running.up()
+    started = running.up(*WHOLE_STACK)
     assert started.returncode == 0, started.stderr
     with psycopg.connect(running.role("costdb_app").conninfo("test")) as connection:
         assert connection.execute(PRICE_ROWS).fetchall() == synced  # the re-sync wrote nothing
@@ -583,8 +607,12 @@ def test_a_volume_made_by_an_earlier_release_upgrades_with_every_row_kept(
     stack: Stack, tmp_path: Path
 ) -> None:
     build_from_commit(EARLIER_RELEASE, "db", EARLIER_DB_IMAGE, tmp_path)
+    # The passwords by today's one-shot (the stack's costdb commands run on the db image, and
+    # that release's had no `secrets init`), then the volume by that release's db image alone.
+    made = stack.compose("run", "--rm", "--no-deps", "secrets")
+    assert made.returncode == 0, made.stderr
     stack.db_image = EARLIER_DB_IMAGE
-    first = stack.up(services=("db",))
+    first = stack.compose("up", "--no-build", "--no-deps", "--wait", "--wait-timeout", "180", "db")
     assert first.returncode == 0, first.stderr + stack.logs("db")
     app = stack.role("costdb_app")
     with psycopg.connect(app.conninfo("test")) as connection:

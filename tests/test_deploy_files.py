@@ -21,7 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from costdb.settings import load_settings
-from costdb.stack_secrets import NAMES
+from costdb.tls.stack_secrets import NAMES
 from testsupport.cli_runner import clean_environment, run_module
 
 REPO = Path(__file__).resolve().parents[1]
@@ -179,7 +179,7 @@ def test_init_scripts_mark_the_first_boot_from_first_to_last() -> None:
         "00-first-boot-started.sh",
         "10-extension.sql",
         "20-roles.sh",
-        "30-schema-privileges.sql",
+        "30-privileges.sql",
         "99-first-boot-done.sh",
     ]
     assert all(
@@ -381,3 +381,18 @@ def test_the_release_workflow_publishes_signed_multiarch_images_with_notes() -> 
         assert pattern in tags
     assert "cosign sign --yes" in steps["sign the pushed digest (keyless)"]["run"]
     assert jobs["release"]["permissions"]["contents"] == "write"
+
+
+def test_the_default_up_is_one_image_and_every_profile_is_in_the_one_table() -> None:
+    services = _yaml("docker-compose.yml")["services"]
+    default = {name: spec for name, spec in services.items() if not spec.get("profiles")}
+    assert set(default) == {"secrets", "db", "prices", "rollup"}
+    assert {spec["image"] for spec in default.values()} == {"${COSTDB_DB_IMAGE:-costdb-db:dev}"}
+    long_running = [name for name, spec in default.items() if spec.get("restart") != "no"]
+    assert long_running == ["db", "rollup"]
+    page = (REPO / "docs" / "deploying.md").read_text(encoding="utf-8")
+    section = page.split("## Compose profiles", 1)[1].split("\n\n")
+    table = next(block for block in section if block.startswith("| profile |"))
+    documented = set(re.findall(r"^\| `([a-z]+)` \|", table, flags=re.MULTILINE))
+    used = {profile for spec in services.values() for profile in spec.get("profiles", [])}
+    assert documented == used

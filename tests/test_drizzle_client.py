@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from costdb.pricing import Price, Rates, Tier, Usage, event_cost
+from costdb.prices.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.schema import metadata
 from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import read_snapshot

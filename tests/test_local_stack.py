@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from costdb.errors import CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries, free_port
@@ -155,6 +156,35 @@ def test_roles_have_exactly_their_privileges(stack_env: dict[str, str]) -> None:
     readonly_url = Path(stack_env["COSTDB_LOCAL_DIR"]) / "readonly.url"
     probe = run_module("healthcheck", env=clean_environment(DATABASE_URL_FILE=str(readonly_url)))
     assert probe.returncode == 0, probe.stdout
+
+
+def test_the_privileges_file_runs_again_and_gives_back_a_lost_grant(
+    stack_env: dict[str, str],
+) -> None:
+    """initdb/30-privileges.sql is what the db image applies on every start: it runs on a
+    database that has every grant already, and gives back one an older volume lacks."""
+    assert _up(stack_env).returncode == 0
+    root = Path(stack_env["COSTDB_LOCAL_DIR"])
+    password = (root / "superuser.password").read_text(encoding="utf-8").strip()
+    with _connect(stack_env, "owner") as owner:
+        superuser = owner.info.get_parameters() | {"user": "postgres", "password": password}
+    privileges = (INITDB / "30-privileges.sql").read_bytes()
+    with psycopg.connect(make_conninfo(**superuser), autocommit=True) as connection:
+        connection.execute("REVOKE pg_monitor FROM costdb_readonly")
+        connection.execute("ALTER DEFAULT PRIVILEGES FOR ROLE costdb_owner IN SCHEMA public"
+                           " REVOKE SELECT ON TABLES FROM costdb_readonly")  # fmt: skip
+        for _ in range(2):
+            connection.execute(privileges)
+        given = connection.execute(
+            "SELECT pg_has_role('costdb_readonly', 'pg_monitor', 'MEMBER'),"
+            " has_database_privilege('costdb_app', current_database(), 'CONNECT'),"
+            " has_database_privilege('public', current_database(), 'CONNECT')"
+        ).fetchone()
+    assert given == (True, True, False)
+    with _connect(stack_env, "owner") as owner:
+        owner.execute("CREATE TABLE after_the_grants (id int)")
+    with _connect(stack_env, "readonly") as readonly:
+        assert readonly.execute("SELECT count(*) FROM after_the_grants").fetchone() == (0,)
 
 
 def _shared_dir(env: dict[str, str]) -> Path:

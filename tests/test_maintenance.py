@@ -1,7 +1,8 @@
 """``costdb rollup``, ``retention`` and ``similar`` against a real database and ground truth.
 
-The roll-ups' ground truth is computed here in Python from the raw rows (``costdb.pricing`` for
-the cost, the client's estimate where no price covers a call), not by the SQL under test.
+The roll-ups' ground truth is computed here in Python from the raw rows
+(``costdb.prices.pricing`` for the cost, the client's estimate where no price covers a call),
+not by the SQL under test.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import psycopg
 import pytest
 
 from costdb.prices.conversion import ALWAYS
-from costdb.pricing import Price, Rates, Tier, Usage, event_cost
+from costdb.prices.pricing import Price, Rates, Tier, Usage, event_cost
 from costdb.settings import DatabaseSettings
 from testsupport.cli_runner import run_module, url_environment
 from testsupport.factories import unit_vector

@@ -19,8 +19,8 @@ import pytest
 
 from costdb.prices.conversion import ListedModel, convert
 from costdb.prices.price_list import load_price_list
+from costdb.prices.pricing import MICRO_DOLLAR
 from costdb.prices.sync import sync_price_list
-from costdb.pricing import MICRO_DOLLAR
 from costdb.settings import DatabaseSettings
 
 pytestmark = pytest.mark.slow  # every model of the list

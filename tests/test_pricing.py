@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costdb.pricing import Price, Rates, Tier, Usage, event_cost, usage_cost
+from costdb.prices.pricing import Price, Rates, Tier, Usage, event_cost, usage_cost
 from costdb.settings import DatabaseSettings
 from testsupport.price_rows import rate_values, store_prices
 

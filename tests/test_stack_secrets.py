@@ -10,7 +10,7 @@ import pytest
 
 from costdb.errors import ConfigError
 from costdb.exit_codes import ExitCode
-from costdb.stack_secrets import ALPHABET, LENGTH, NAMES, ensure_secrets
+from costdb.tls.stack_secrets import ALPHABET, LENGTH, NAMES, ensure_secrets
 from testsupport.cli_runner import clean_environment, run_module
 
 

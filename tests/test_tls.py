@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from costdb.exit_codes import ExitCode
-from costdb.stack_secrets import SERVER_FILES, ensure_certificates
 from costdb.tls.certificates import (
     Issued,
     TlsError,
@@ -23,6 +22,7 @@ from costdb.tls.certificates import (
     parse_certificate,
 )
 from costdb.tls.server_files import prepare
+from costdb.tls.stack_secrets import SERVER_FILES, ensure_certificates
 from testsupport.cli_runner import clean_environment, run_module
 
 LONG_AGO = datetime.now(UTC) - timedelta(days=800)

@@ -28,6 +28,8 @@ EXPORTER_IMAGE = "costdb-exporter:test"
 CITUS_DOCKERFILE = REPO / "docker" / "citus" / "Dockerfile"
 CITUS_WORKER_IMAGE = "costdb-citus-worker:test"
 CITUS_COORDINATOR_IMAGE = "costdb-citus-coordinator:test"
+WHOLE_STACK = ("--profile", "monitoring")
+"""The development stack with its health server and exporter (not in the default ``up``)."""
 COMPOSE_PROFILES = sorted(
     {
         profile

@@ -1,5 +1,6 @@
-"""``costdb.pricing`` prices written as ``model_pricing`` and ``model_pricing_tiers`` rows: the
-same history the Python computation is given, for the database's to be compared with it."""
+"""``costdb.prices.pricing`` prices written as ``model_pricing`` and ``model_pricing_tiers``
+rows: the same history the Python computation is given, for the database's to be
+compared with it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from costdb.pricing import Price, Rates
+from costdb.prices.pricing import Price, Rates
 
 INSERT_PRICE = """
 INSERT INTO model_pricing (provider, model, input_price_per_1k, output_price_per_1k,

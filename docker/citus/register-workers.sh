@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Compose profile `citus`'s one-shot (the coordinator image): register the workers with the
 # coordinator, then give each worker's database the schema privileges the coordinator got at
-# first boot (initdb/30-schema-privileges.sql): Citus copies costdb's roles to a new worker,
+# first boot (initdb/30-privileges.sql): Citus copies costdb's roles to a new worker,
 # but not the public schema's owner, grants or default privileges, without which the owner role
 # cannot create the shards. Idempotent: citus_add_node returns a node already registered, and
 # every statement of the privileges file can run again.
@@ -17,7 +17,7 @@ fail() { echo "register-workers.sh: $*" >&2; exit 1; }
 [ -r "${POSTGRES_PASSWORD_FILE:-}" ] || fail "POSTGRES_PASSWORD_FILE: cannot read '${POSTGRES_PASSWORD_FILE:-}'"
 PGPASSWORD=$(< "$POSTGRES_PASSWORD_FILE")
 export PGPASSWORD PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-5}"
-privileges=/docker-entrypoint-initdb.d/30-schema-privileges.sql
+privileges=/docker-entrypoint-initdb.d/30-privileges.sql
 
 sql() { psql -v ON_ERROR_STOP=1 --no-psqlrc -qAt "$@" >/dev/null; }
 

@@ -18,7 +18,7 @@ this database unchanged. What is added is stated where it is added:
   time-ordered UUID version 7; ``idx_events_project_time``. Every new column is nullable or has
   a default, and every new CHECK constrains a new column only, so a client written against the
   spec never sees a new error. The cost functions and the ``events_with_cost`` view live in the
-  migrations (``costdb.pricing`` is the same computation in Python).
+  migrations (``costdb.prices.pricing`` is the same computation in Python).
 
 Constraint names follow the conventions PostgreSQL and drizzle-kit use (``events_pkey``,
 ``prompt_analysis_event_id_events_id_fk``), so introspection from either side agrees.

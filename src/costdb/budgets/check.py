@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from costdb.budgets.alerts import record_crossings
-from costdb.budgets.delivery import deliver_pending
+from costdb.budgets.alerts import Alert, record_crossings
+from costdb.budgets.delivery import DeliveryReport, deliver_pending
 from costdb.budgets.webhook import Webhook
 
 if TYPE_CHECKING:
@@ -20,7 +21,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("costdb.budgets")
 
 
-def check_budgets(connection: psycopg.Connection[Any], webhook: Webhook | None) -> None:
+@dataclass(frozen=True)
+class BudgetCheckResult:
+    """The alerts one check recorded, and the webhook's delivery (None: no webhook)."""
+
+    alerts: list[Alert]
+    delivery: DeliveryReport | None
+
+
+def check_budgets(
+    connection: psycopg.Connection[Any], webhook: Webhook | None
+) -> BudgetCheckResult:
     """Record as of now, then deliver to ``webhook`` when there is one; log what was done."""
     alerts = record_crossings(connection, datetime.now(UTC), webhook=webhook is not None)
     for alert in alerts:
@@ -31,7 +42,7 @@ def check_budgets(connection: psycopg.Connection[Any], webhook: Webhook | None) 
             len(alerts),
             extra={"event": "budgets_checked"},
         )
-        return
+        return BudgetCheckResult(alerts, None)
     delivery = deliver_pending(connection, webhook)
     log.info(
         "budgets checked: %d alert(s) recorded; webhook: %d delivered, %d failed%s",
@@ -41,3 +52,4 @@ def check_budgets(connection: psycopg.Connection[Any], webhook: Webhook | None) 
         ", the rest left for the next run" if delivery.left_for_next_run else "",
         extra={"event": "budgets_checked"},
     )
+    return BudgetCheckResult(alerts, delivery)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from costdb.db.connection import classify_connection_error
-from costdb.db.retrying import retry_while_unavailable
+from costdb.db.retrying import Wait, retry_while_unavailable
 from costdb.settings import DatabaseSettings
 
 POOL_MAX_CONNECTIONS = 20
@@ -78,11 +78,11 @@ def create_costdb_engine(
 
 @contextmanager
 def connect(
-    settings: DatabaseSettings, application_name: str, wait_seconds: float = 0.0
+    settings: DatabaseSettings, application_name: str, wait: Wait = 0.0
 ) -> Iterator[Connection]:
     """One unpooled connection; a failure to connect becomes one clear, classified error.
 
-    With ``wait_seconds``, an unavailable database (starting, full) is retried that long.
+    With ``wait``, an unavailable database (starting, full) is retried that long.
     """
 
     def attempt(connect_timeout: int) -> Connection:
@@ -96,7 +96,7 @@ def connect(
         except OperationalError as exc:
             raise classify_connection_error(exc, settings) from None
 
-    connection = retry_while_unavailable(attempt, settings, wait_seconds)
+    connection = retry_while_unavailable(attempt, settings, wait)
     try:
         yield connection
     finally:

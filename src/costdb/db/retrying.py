@@ -26,6 +26,25 @@ _FIRST_DELAY_SECONDS = 0.25
 _LONGEST_DELAY_SECONDS = 5.0
 
 
+class WaitBudget:
+    """``--wait``: the seconds one command may spend, in all, waiting for a database that does
+    not accept connections. Every connection the command opens (the lock's polls, the
+    migration's, the verification's) draws on what the earlier ones left, so ``--wait 60``
+    never becomes 60 s per connection."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.left = seconds
+
+    @classmethod
+    def of(cls, wait: Wait) -> WaitBudget:
+        return wait if isinstance(wait, WaitBudget) else cls(wait)
+
+
+Wait = float | WaitBudget
+"""A plain number of seconds (one connection's wait) or a command's shared ``WaitBudget``."""
+
+
 def jittered(seconds: float) -> float:
     """``seconds``, spread over its upper half at random ("equal jitter"): processes started
     together (sidecars of one deployment, a start-up storm) stop polling in lockstep."""
@@ -33,18 +52,19 @@ def jittered(seconds: float) -> float:
 
 
 def retry_while_unavailable(
-    action: Callable[[int], T], settings: DatabaseSettings, wait_seconds: float
+    action: Callable[[int], T], settings: DatabaseSettings, wait: Wait
 ) -> T:
     """Run ``action(connect_timeout)`` until it stops failing with ``DatabaseUnavailable``.
 
     Refused connections, a server starting up or shutting down, a name that does not resolve
     yet, timeouts and "too many connections" are retried with exponential backoff (0.25 s
-    doubling to 5 s, each wait jittered) until ``wait_seconds`` run out
+    doubling to 5 s, each wait jittered) until the wait runs out
     (``DatabaseNotReady``); a permanent failure (wrong password, missing role or database,
-    SSL refused) is raised at once.
+    SSL refused) is raised at once. A shared ``WaitBudget`` is charged the time spent waiting.
     ``action`` receives the connect timeout to use, never longer than the time left.
     """
-    deadline = time.monotonic() + wait_seconds
+    budget = WaitBudget.of(wait)
+    deadline = time.monotonic() + budget.left
     delay = _FIRST_DELAY_SECONDS
     attempt = 0
     while True:
@@ -53,12 +73,13 @@ def retry_while_unavailable(
         try:
             result = action(max(1, min(settings.connect_timeout, int(remaining) + 1)))
         except DatabaseUnavailable as error:
-            if wait_seconds <= 0:
+            if budget.seconds <= 0:
                 raise  # no wait asked for: the failure itself is the answer
             remaining = deadline - time.monotonic()
+            budget.left = max(0.0, remaining)  # only the time spent waiting is charged
             if remaining <= 0:
                 raise DatabaseNotReady(
-                    f"gave up after {wait_seconds:g} s ({attempt} attempts) waiting for "
+                    f"gave up after {budget.seconds:g} s ({attempt} attempts) waiting for "
                     f"{settings.target}: {error.reason}"
                 ) from None
             log.info(
@@ -72,18 +93,19 @@ def retry_while_unavailable(
             delay = min(delay * 2, _LONGEST_DELAY_SECONDS)
             continue
         if attempt > 1:
+            budget.left = max(0.0, deadline - time.monotonic())
             log.info("%s accepts connections", settings.target, extra={"event": "database_ready"})
         return result
 
 
 def open_connection_within(
-    settings: DatabaseSettings, application_name: str, wait_seconds: float, **options: Any
+    settings: DatabaseSettings, application_name: str, wait: Wait, **options: Any
 ) -> psycopg.Connection[Any]:
-    """``open_connection``, retried while the database is unavailable (at most ``wait_seconds``)."""
+    """``open_connection``, retried while the database is unavailable (at most ``wait``)."""
     return retry_while_unavailable(
         lambda timeout: open_connection(
             replace(settings, connect_timeout=timeout), application_name, **options
         ),
         settings,
-        wait_seconds,
+        wait,
     )

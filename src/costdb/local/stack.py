@@ -233,9 +233,9 @@ class LocalStack:
 
     def _serve_health(self) -> None:
         # Only the foreground serves in this process: the server's modules load here.
+        from costdb.health.kept_connection import KeptConnectionProber  # noqa: PLC0415
+        from costdb.health.server import CannotListen, ServerOptions, run_server  # noqa: PLC0415
         from costdb.verify.manifest import load_manifest  # noqa: PLC0415
-        from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
-        from healthcheck.server import CannotListen, ServerOptions, run_server  # noqa: PLC0415
 
         timeout = defaults.HEALTH_TIMEOUT_SECONDS
         readonly = self.role_settings("readonly")

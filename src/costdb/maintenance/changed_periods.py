@@ -5,7 +5,7 @@ A period inside ``costdb_rollup_coverage`` (written, with the budgets' spend, by
 run) is skipped when its events still count and sum as its roll-ups say: the same number of
 calls and the same tokens as the sum of its ``cost_aggregates`` rows. Events are append-only,
 so a late call, a retention delete or a changed token count all change that fingerprint; a
-price change is recorded apart (``costdb.maintenance.repricing``) and always recomputed. What
+price change is recorded apart (``costdb.prices.repricing``) and always recomputed. What
 it cannot see is an event moved between keys with its tokens unchanged (an UPDATE of its
 project, feature, user or model): ``costdb rollup --full`` recomputes every period in range.
 One grouped count over the range replaces recomputing it: a run every minute over the last two

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from costdb.errors import CostdbError
 from costdb.maintenance.changed_periods import periods_to_recompute
-from costdb.maintenance.repricing import clear, day_periods, pending_days
+from costdb.prices.repricing import clear, day_periods, pending_days
 
 if TYPE_CHECKING:
     import psycopg

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from costdb import defaults
-from costdb.db.maintenance_session import maintenance_connection
 from costdb.errors import ConfigError, CostdbError
-from costdb.settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    import psycopg
 
 QUERY = (
     "SELECT event_id, similarity, exact_duplicate, created_at"
@@ -33,21 +34,23 @@ class SimilarPrompt:
         }
 
 
+def event_id_from(text: str) -> uuid.UUID:
+    """EVENT_ID as a UUID, or one clear error before any connection is opened."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ConfigError(f"EVENT_ID: {text!r} is not a UUID") from None
+
+
 def find_similar(
-    settings: DatabaseSettings, event_id: str, k: int, min_similarity: float
+    connection: psycopg.Connection[Any], target: uuid.UUID, k: int, min_similarity: float
 ) -> list[SimilarPrompt]:
     """The ``k`` most similar earlier prompts of the event's project, exact duplicates first.
-    An id that is not a UUID, or an event without an embedding, is one clear error."""
-    try:
-        target = uuid.UUID(event_id)
-    except ValueError:
-        raise ConfigError(f"EVENT_ID: {event_id!r} is not a UUID") from None
-    wait = defaults.INTERACTIVE_WAIT_SECONDS
-    with maintenance_connection(settings, "costdb-similar", wait) as connection:
-        embedded = connection.execute(
-            "SELECT 1 FROM prompt_embeddings WHERE event_id = %s", (target,)
-        ).fetchone()
-        if embedded is None:
-            raise CostdbError(f"event {target} has no prompt embedding (or does not exist)")
-        rows = connection.execute(QUERY, (target, k, min_similarity)).fetchall()
+    An event without an embedding is one clear error."""
+    embedded = connection.execute(
+        "SELECT 1 FROM prompt_embeddings WHERE event_id = %s", (target,)
+    ).fetchone()
+    if embedded is None:
+        raise CostdbError(f"event {target} has no prompt embedding (or does not exist)")
+    rows = connection.execute(QUERY, (target, k, min_similarity)).fetchall()
     return [SimilarPrompt(*row) for row in rows]

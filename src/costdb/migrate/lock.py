@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, text
 
-from costdb.db.retrying import jittered, open_connection_within
+from costdb.db.retrying import Wait, jittered, open_connection_within
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.settings import DatabaseSettings
@@ -90,25 +90,26 @@ class MigrationLock:
             )
 
 
-def _lock_session(settings: DatabaseSettings, wait_seconds: float) -> psycopg.Connection[Any]:
+def _lock_session(settings: DatabaseSettings, wait: Wait) -> psycopg.Connection[Any]:
     keepalive = settings.with_params(**_KEEPALIVES)
-    connection = open_connection_within(keepalive, "costdb-migrate-lock", wait_seconds)
+    connection = open_connection_within(keepalive, "costdb-migrate-lock", wait)
     connection.execute(_KEEP_SESSION)
     return connection
 
 
 @contextmanager
 def migration_lock(
-    settings: DatabaseSettings, timeout_seconds: float, wait_seconds: float = 0.0
+    settings: DatabaseSettings, timeout_seconds: float, wait: Wait = 0.0
 ) -> Iterator[MigrationLock]:
     """Hold the migration lock for the duration of the ``with`` block.
 
-    Each attempt connects within ``wait_seconds`` (the database may be restarting or full).
+    Each attempt connects within what is left of ``wait`` (the database may be restarting or
+    full).
     """
     deadline = time.monotonic() + timeout_seconds
     waited = False
     while True:
-        connection = _lock_session(settings, wait_seconds)
+        connection = _lock_session(settings, wait)
         if _try_lock(connection):
             break
         connection.close()  # give the slot back while another runner migrates

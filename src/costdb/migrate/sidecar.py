@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from alembic import command
 from alembic.config import Config
 
 from costdb import defaults
 from costdb.db.engine import connect
-from costdb.db.retrying import open_connection_within
+from costdb.db.retrying import Wait, WaitBudget, open_connection_within
 from costdb.errors import CostdbError
 from costdb.exit_codes import ExitCode
 from costdb.migrate.distribute import Distribution, citus_installed, distribute
@@ -71,11 +72,9 @@ def _log_distribution(done: Distribution) -> None:
     )
 
 
-def verify_schema(
-    settings: DatabaseSettings, manifest: Manifest, wait_seconds: float = 0.0
-) -> None:
+def verify_schema(settings: DatabaseSettings, manifest: Manifest, wait: Wait = 0.0) -> None:
     """The health probe's schema checks, on a fresh connection: every object present and valid."""
-    with open_connection_within(settings, APPLICATION_NAME, wait_seconds) as connection:
+    with open_connection_within(settings, APPLICATION_NAME, wait) as connection:
         snapshot = read_snapshot(connection)
     checks = evaluate_schema(manifest, snapshot)
     for check in checks:
@@ -88,6 +87,11 @@ def verify_schema(
         )
 
 
+def print_migration_sql() -> None:
+    """``costdb migrate --sql``: every migration's SQL on standard output, nothing run."""
+    command.upgrade(alembic_config(), "head", sql=True)
+
+
 def run_sidecar(
     settings: DatabaseSettings,
     options: SidecarOptions,
@@ -97,11 +101,14 @@ def run_sidecar(
     """Wait, lock, upgrade, verify; return what was applied (empty when already at head).
 
     Waiting for the database is the lock session's first connection: it retries while the
-    database is unavailable, for up to ``wait_seconds`` (``costdb.db.retrying``).
+    database is unavailable. ``wait_seconds`` is one budget for the whole run: the lock's
+    polls, the migration's connection and the verification's draw on it in turn
+    (``costdb.db.retrying.WaitBudget``); waiting for the lock is ``lock_timeout_seconds``'s.
     """
     config = config or alembic_config()
-    with migration_lock(settings, options.lock_timeout_seconds, options.wait_seconds) as lock:
-        with connect(settings, APPLICATION_NAME, options.wait_seconds) as connection:
+    wait = WaitBudget(options.wait_seconds)
+    with migration_lock(settings, options.lock_timeout_seconds, wait) as lock:
+        with connect(settings, APPLICATION_NAME, wait) as connection:
             applied = upgrade_to_head(connection, config, on_applied=_log_applied, lock=lock)
             state = require_known_revision(connection, script_directory(config))
             if not state.at_head:
@@ -110,7 +117,7 @@ def run_sidecar(
                 )
             if citus_installed(connection):
                 _log_distribution(distribute(connection, options.citus_shard_count))
-        verify_schema(settings, manifest or load_manifest(), options.wait_seconds)
+        verify_schema(settings, manifest or load_manifest(), wait)
     if applied:
         log.info(
             "database at head %s; schema verified",

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costdb.errors import ConfigError
-from costdb.pricing import Price, Rates, Tier
+from costdb.prices.pricing import Price, Rates, Tier
 
 if TYPE_CHECKING:
     from genai_prices.types import ConditionalPrice, ModelInfo, ModelPrice, Provider

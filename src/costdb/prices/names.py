@@ -30,8 +30,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from costdb.maintenance.repricing import record_repricing
 from costdb.prices.conversion import ALWAYS
+from costdb.prices.repricing import record_repricing
 
 if TYPE_CHECKING:
     import psycopg

@@ -11,7 +11,7 @@ The rules, each one tested:
 - **Prices entered by hand win**: a (provider, model) with any ``source = 'manual'`` row is
   never written by a sync (neither changed nor shadowed by a newer synced row).
 - **Roll-ups follow**: each model written is recorded for ``costdb rollup`` to recompute the
-  periods it changes (``costdb.maintenance.repricing``).
+  periods it changes (``costdb.prices.repricing``).
 - **The list's match rules follow** (``costdb.prices.match_rules``): stored beside the prices,
   replaced only when they changed, so that the database resolves a new name by itself.
 - **All or nothing**: one transaction; a second sync waits for the first (an advisory lock,
@@ -28,11 +28,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costdb.db.maintenance_session import single_row
-from costdb.maintenance.repricing import record_repricing
 from costdb.prices.conversion import ALWAYS, ListedModel, convert
 from costdb.prices.match_rules import RuleRow, exact_names, rule_rows, store_rules
 from costdb.prices.names import NameMatcher, resolve_listed_names, resolve_names
-from costdb.pricing import Price, Rates, Tier, price_in_effect
+from costdb.prices.pricing import Price, Rates, Tier, price_in_effect
+from costdb.prices.repricing import record_repricing
 
 if TYPE_CHECKING:
     import psycopg

@@ -7,12 +7,20 @@ Kubernetes sidecar. The repository is pgBackRest's to configure (``PGBACKREST_RE
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from costdb import defaults
-from costdb.command_options import every_option, heartbeat_option, wait_option
+from costdb.backup.pgbackrest import backup_sets
+from costdb.backup.restore import restore
+from costdb.backup.schedule import Cadence, due_backup
+from costdb.backup.take import INFO_SECONDS, ensure_stanza, take_backup
+from costdb.command_line.context import CommandContext, pass_context
+from costdb.command_line.options import every_option, heartbeat_option, wait_option
+from costdb.command_line.scheduling import run_every
+from costdb.durations import parse_duration, parse_instant
 
 KINDS = ("full", "diff", "incr")
 
@@ -25,12 +33,10 @@ def backup() -> None:
 @backup.command("now")
 @click.option("--type", "kind", type=click.Choice(KINDS), default="full", show_default=True)
 @wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
-def backup_now(kind: str, wait_seconds: float) -> None:
+@pass_context
+def backup_now(context: CommandContext, kind: str, wait_seconds: float) -> None:
     """Take one backup now and record it in the database (costdb_backups)."""
-    from costdb.backup.take import take_backup  # noqa: PLC0415
-    from costdb.settings import load_settings  # noqa: PLC0415
-
-    take_backup(kind, load_settings(), defaults.BACKUP_TIMEOUT_SECONDS, wait_seconds)
+    take_backup(kind, context.settings, defaults.BACKUP_TIMEOUT_SECONDS, wait_seconds)
 
 
 @backup.command("schedule")
@@ -46,26 +52,23 @@ def backup_now(kind: str, wait_seconds: float) -> None:
 @every_option(f" (default {defaults.BACKUP_CHECK_EVERY}): how often to look what is due")
 @heartbeat_option
 @wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
+@pass_context
 def backup_schedule(
-    full_every: str, diff_every: str, every: str | None, heartbeat: Path | None, wait_seconds: float
+    context: CommandContext,
+    full_every: str,
+    diff_every: str,
+    every: str | None,
+    heartbeat: Path | None,
+    wait_seconds: float,
 ) -> None:
     """Take the backups that are due, at every tick: due is decided from the repository's own
     list, so a restart neither repeats nor skips one. A failed backup is logged in one line
     and tried again at the next tick."""
-    from datetime import UTC, datetime  # noqa: PLC0415
-
-    from costdb.backup.pgbackrest import backup_sets  # noqa: PLC0415
-    from costdb.backup.schedule import Cadence, due_backup  # noqa: PLC0415
-    from costdb.backup.take import INFO_SECONDS, ensure_stanza, take_backup  # noqa: PLC0415
-    from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
-    from costdb.maintenance.scheduling import run_every  # noqa: PLC0415
-    from costdb.settings import load_settings  # noqa: PLC0415
-
     cadence = Cadence(
         parse_duration(full_every, "--full-every"), parse_duration(diff_every, "--diff-every")
     )
     interval = parse_duration(every or defaults.BACKUP_CHECK_EVERY, "--every")
-    settings = load_settings()
+    settings = context.settings
     ensure_stanza()  # a repository that cannot be written stops the service now, in one line
 
     def tick() -> None:
@@ -79,9 +82,6 @@ def backup_schedule(
 @backup.command("list")
 def backup_list() -> None:
     """The repository's backups, oldest first: label, type, end, sizes."""
-    from costdb.backup.pgbackrest import backup_sets  # noqa: PLC0415
-    from costdb.backup.take import INFO_SECONDS  # noqa: PLC0415
-
     for found in backup_sets(timeout=INFO_SECONDS):
         click.echo(
             f"{found.label}  {found.type:<4}  {found.finished_at.isoformat()}  "
@@ -106,10 +106,5 @@ def backup_list() -> None:
 def backup_restore(target_time: str | None, data_dir: Path) -> None:
     """Restore a backup into an empty data directory and replay the archive to the target;
     the directory then holds a promoted database the image starts like any other."""
-    from datetime import UTC, datetime  # noqa: PLC0415
-
-    from costdb.backup.restore import restore  # noqa: PLC0415
-    from costdb.maintenance.durations import parse_instant  # noqa: PLC0415
-
     target = parse_instant(target_time, "--target-time", datetime.now(UTC)) if target_time else None
     click.echo(restore(data_dir, target))

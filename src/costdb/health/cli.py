@@ -16,11 +16,11 @@ from functools import partial
 from costdb import defaults
 from costdb.errors import ConfigError
 from costdb.exit_codes import ExitCode
+from costdb.health.one_shot import read_once
+from costdb.health.report import Report, failed_report, judge
+from costdb.health.server_certificate import certificate_expiry
 from costdb.settings import DatabaseSettings, load_settings
 from costdb.verify.manifest import Manifest, load_manifest
-from healthcheck.one_shot import read_once
-from healthcheck.report import Report, failed_report, judge
-from healthcheck.server_certificate import certificate_expiry
 
 
 def _positive_seconds(raw: str) -> float:
@@ -122,8 +122,8 @@ def _print(report: Report, *, as_json: bool) -> None:
 
 def _serve(arguments: argparse.Namespace, settings: DatabaseSettings, manifest: Manifest) -> None:
     # The server's modules (psycopg, prometheus-client) cost the CLI probe nothing.
-    from healthcheck.kept_connection import KeptConnectionProber  # noqa: PLC0415
-    from healthcheck.server import ServerOptions, run_server  # noqa: PLC0415
+    from costdb.health.kept_connection import KeptConnectionProber  # noqa: PLC0415
+    from costdb.health.server import ServerOptions, run_server  # noqa: PLC0415
 
     prober = KeptConnectionProber(
         settings, manifest, timeout=arguments.timeout, allow_replica=arguments.allow_replica

@@ -12,14 +12,16 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def wait_option(default: float) -> Decorator:
-    """``--wait``: how long a command rides out a database that does not accept connections."""
+    """``--wait``: how long a command rides out a database that does not accept connections,
+    in all (one budget for every connection of the run, ``costdb.db.retrying.WaitBudget``)."""
     return click.option(
         "--wait",
         "wait_seconds",
         type=click.FloatRange(min=0),
         default=default,
         show_default=True,
-        help="Seconds to keep retrying while the database does not accept connections.",
+        help="Seconds, in all for the run, to keep retrying while the database does not accept "
+        "connections.",
     )
 
 

@@ -37,14 +37,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from costdb import defaults
-from costdb.budget_gauges import BudgetGauges
 from costdb.errors import ConfigError
-from healthcheck.kept_connection import KeptConnectionProber
-from healthcheck.report import Report, failed_report
+from costdb.health.feature_metrics import DATA_READ_SECONDS, load_feature_metrics
+from costdb.health.kept_connection import KeptConnectionProber
+from costdb.health.report import Report, failed_report
 
 log = logging.getLogger("healthcheck")
 LISTEN_BACKLOG = 1024
-DATA_READ_SECONDS = 60.0
 
 
 SERVER_GAUGES = {
@@ -62,10 +61,12 @@ SERVER_GAUGES = {
 
 
 class ProbeMetrics:
-    """Prometheus series about the probes this server ran."""
+    """Prometheus series about the probes this server ran, and the features' own series
+    (``costdb.health.feature_metrics``) in the same registry."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.features = load_feature_metrics(self.registry)
         self.duration = Histogram(
             "costdb_health_probe_duration_seconds",
             "Time one database probe took.",
@@ -98,47 +99,10 @@ class ProbeMetrics:
             "Unix time of the last healthy probe.",
             registry=self.registry,
         )
-        self.unpriced = Gauge(
-            "costdb_unpriced_calls_last_hour",
-            "Calls of the last hour no price covered (costdb prices missing names them); "
-            f"read at most every {DATA_READ_SECONDS:g} s.",
-            registry=self.registry,
-        )
-        self.budgets = Gauge(
-            "costdb_budgets",
-            "Active budgets by state in their current period (ok, warning, exceeded).",
-            ["state"],
-            registry=self.registry,
-        )
-        self.budget_spend_ratio = Gauge(
-            "costdb_budget_spend_ratio",
-            "Spend over limit in the current period, for the budgets nearest their limits "
-            f"(at most {defaults.BUDGET_METRICS_TOP}).",
-            ["budget_id", "project_id", "scope", "period"],
-            registry=self.registry,
-        )
-        self.budget_alerts = Gauge(
-            "costdb_budget_alerts",
-            "Budget alerts recorded, by delivery outcome (delivered, pending, failed).",
-            ["outcome"],
-            registry=self.registry,
-        )
-
         self.server = {
             name: Gauge(f"costdb_{name}", help_text, registry=self.registry)
             for name, help_text in SERVER_GAUGES.items()
         }
-
-    def record_budgets(self, gauges: BudgetGauges) -> None:
-        for state, count in gauges.by_state.items():
-            self.budgets.labels(state).set(count)
-        self.budget_spend_ratio.clear()  # the nearest budgets change: no stale series
-        for budget in gauges.nearest:
-            self.budget_spend_ratio.labels(
-                budget.budget_id, budget.project_id, budget.scope, budget.period
-            ).set(budget.ratio)
-        for outcome, count in gauges.alerts.items():
-            self.budget_alerts.labels(outcome).set(count)
 
     def record(self, report: Report) -> None:
         self.probes.inc()
@@ -206,19 +170,15 @@ class CachedProbe:
                 self._flight = None
 
     def _read_data_gauges(self, report: Report) -> None:
-        """The unpriced-calls and budget gauges, on the probe's thread and connection, once a
-        minute at most and only over a healthy schema (the views must be there)."""
+        """The features' series, on the probe's thread and connection, once a minute at most
+        and only over a healthy schema (the views must be there)."""
         now = time.monotonic()
         read_at = self._data_read_at
         if not report.healthy or (read_at is not None and now - read_at < DATA_READ_SECONDS):
             return
         self._data_read_at = now
-        count = self._prober.unpriced_calls_last_hour()
-        if count is not None:
-            self._metrics.unpriced.set(count)
-        budgets = self._prober.budget_gauges()
-        if budgets is not None:
-            self._metrics.record_budgets(budgets)
+        for feature in self._metrics.features:
+            self._prober.read_data(feature.read)
 
     def refresh(self) -> None:
         """Start a probe if the cached report is stale; do not wait for it."""

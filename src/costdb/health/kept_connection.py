@@ -13,18 +13,12 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
-from costdb.budget_gauges import BudgetGauges, read_budget_gauges
 from costdb.db.connection import classify_connection_error, open_connection, server_message
-from costdb.settings import DatabaseSettings
-from costdb.unpriced import unpriced_since
-from costdb.verify.catalog import read_snapshot
-from costdb.verify.manifest import Manifest
-from healthcheck.report import (
+from costdb.health.report import (
     APPLICATION_NAME,
     CatalogQueryFailed,
     CatalogRead,
@@ -32,9 +26,10 @@ from healthcheck.report import (
     judge,
     probe_settings,
 )
-from healthcheck.server_certificate import CertificateExpiry, certificate_expiry
-
-T = TypeVar("T")
+from costdb.health.server_certificate import CertificateExpiry, certificate_expiry
+from costdb.settings import DatabaseSettings
+from costdb.verify.catalog import read_snapshot
+from costdb.verify.manifest import Manifest
 
 CERTIFICATE_RECHECK_SECONDS = 60.0
 """A certificate's expiry is counted in days: one handshake a minute is plenty, whatever the
@@ -96,27 +91,13 @@ class KeptConnectionProber:
                 raise CatalogQueryFailed(server_message(exc)) from None
             raise classify_connection_error(exc, self.settings) from None
 
-    def _read_data(self, read: Callable[[psycopg.Connection[Any]], T]) -> T | None:
-        """``read`` over the kept connection, within the probe's statement timeout; None when
-        there is no connection or it fails. Data, not health: it never fails a probe."""
+    def read_data(self, read: Callable[[psycopg.Connection[Any]], object]) -> None:
+        """``read`` over the kept connection, within the probe's statement timeout; nothing
+        when there is no connection or it fails. Data, not health: it never fails a probe."""
         if self._connection is None or self._connection.closed:
-            return None
-        try:
-            return read(self._connection)
-        except psycopg.Error:
-            return None
-
-    def unpriced_calls_last_hour(self) -> int | None:
-        """Calls of the last hour that no price covered (``costdb prices missing`` lists
-        them)."""
-        since = datetime.now(UTC) - timedelta(hours=1)
-        return self._read_data(
-            lambda connection: sum(name.calls for name in unpriced_since(connection, since))
-        )
-
-    def budget_gauges(self) -> BudgetGauges | None:
-        """The budgets' gauges (``costdb.budget_gauges``)."""
-        return self._read_data(read_budget_gauges)
+            return
+        with contextlib.suppress(psycopg.Error):
+            read(self._connection)
 
     def _server_certificate(self) -> CertificateExpiry:
         now = time.monotonic()

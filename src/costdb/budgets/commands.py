@@ -7,19 +7,29 @@ say what they did in one line and refuse bad input before the database sees it.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from costdb import defaults
-from costdb.command_options import every_option, heartbeat_option, wait_option
-
-if TYPE_CHECKING:
-    from costdb.budgets.store import BudgetRow, BudgetScope
-    from costdb.budgets.webhook import Webhook
+from costdb.budgets.check import check_budgets
+from costdb.budgets.store import (
+    BudgetRow,
+    BudgetScope,
+    BudgetTerms,
+    list_budgets,
+    remove_budget,
+    set_budget,
+)
+from costdb.budgets.webhook import webhook_from_environment
+from costdb.command_line.context import CommandContext, pass_context
+from costdb.command_line.options import every_option, heartbeat_option, wait_option
+from costdb.command_line.scheduling import run_every
+from costdb.durations import parse_duration
 
 
 def _positive_usd(
@@ -51,8 +61,6 @@ def _thresholds(_ctx: click.Context, _param: click.Parameter, value: str) -> tup
 
 
 def _scope(project: str, feature: str | None, user: str | None) -> BudgetScope:
-    from costdb.budgets.store import BudgetScope  # noqa: PLC0415
-
     if feature is not None and user is not None:
         raise click.UsageError("--feature and --user: a budget is for one or the other")
     return BudgetScope(project, feature, user)
@@ -99,7 +107,9 @@ def budgets() -> None:
 )
 @click.option("--inactive", is_flag=True, help="Keep the budget, but neither report nor alert.")
 @wait_option(defaults.INTERACTIVE_WAIT_SECONDS)
+@pass_context
 def budgets_set(  # noqa: PLR0913, PLR0917  (click passes each option as an argument)
+    context: CommandContext,
     project: str,
     feature: str | None,
     user: str | None,
@@ -111,13 +121,9 @@ def budgets_set(  # noqa: PLR0913, PLR0917  (click passes each option as an argu
     wait_seconds: float,
 ) -> None:
     """Create the budget of a scope and period, or change it (its alerts stay fired)."""
-    from costdb.budgets.store import BudgetTerms, set_budget  # noqa: PLC0415
-    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
-    from costdb.settings import load_settings  # noqa: PLC0415
-
     scope = _scope(project, feature, user)
     terms = BudgetTerms(period, limit_usd, alert_at, time_zone, active=not inactive)
-    with maintenance_connection(load_settings(), "costdb-budgets", wait_seconds) as connection:
+    with context.connection("budgets", wait_seconds) as connection:
         budget_id, created = set_budget(connection, scope, terms)
     thresholds = ", ".join(f"{t.normalize():f}" for t in alert_at)
     click.echo(
@@ -131,15 +137,12 @@ def budgets_set(  # noqa: PLR0913, PLR0917  (click passes each option as an argu
 @click.option("--project", default=None, help="Only this project's budgets.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
 @wait_option(defaults.INTERACTIVE_WAIT_SECONDS)
-def budgets_list(project: str | None, as_json: bool, wait_seconds: float) -> None:
+@pass_context
+def budgets_list(
+    context: CommandContext, project: str | None, as_json: bool, wait_seconds: float
+) -> None:
     """Every budget with its spend so far in its current period and its state."""
-    import json  # noqa: PLC0415
-
-    from costdb.budgets.store import list_budgets  # noqa: PLC0415
-    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
-    from costdb.settings import load_settings  # noqa: PLC0415
-
-    with maintenance_connection(load_settings(), "costdb-budgets", wait_seconds) as connection:
+    with context.connection("budgets", wait_seconds) as connection:
         rows = list_budgets(connection, project)
     for row in rows:
         click.echo(json.dumps(row.as_dict()) if as_json else _line(row))
@@ -160,16 +163,18 @@ def _line(row: BudgetRow) -> str:
 @budgets.command("remove")
 @_scope_options
 @wait_option(defaults.INTERACTIVE_WAIT_SECONDS)
+@pass_context
 def budgets_remove(
-    project: str, feature: str | None, user: str | None, period: str, wait_seconds: float
+    context: CommandContext,
+    project: str,
+    feature: str | None,
+    user: str | None,
+    period: str,
+    wait_seconds: float,
 ) -> None:
     """Delete a budget and its alerts (``set --inactive`` keeps them)."""
-    from costdb.budgets.store import remove_budget  # noqa: PLC0415
-    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
-    from costdb.settings import load_settings  # noqa: PLC0415
-
     scope = _scope(project, feature, user)
-    with maintenance_connection(load_settings(), "costdb-budgets", wait_seconds) as connection:
+    with context.connection("budgets", wait_seconds) as connection:
         budget_id = remove_budget(connection, scope, period)
     click.echo(f"removed the {period} budget of {scope.describe()} [{budget_id}]")
 
@@ -178,28 +183,17 @@ def budgets_remove(
 @every_option("")
 @heartbeat_option
 @wait_option(defaults.MAINTENANCE_WAIT_SECONDS)
-def budgets_check(every: str | None, heartbeat: Path | None, wait_seconds: float) -> None:
+@pass_context
+def budgets_check(
+    context: CommandContext, every: str | None, heartbeat: Path | None, wait_seconds: float
+) -> None:
     """Record each alert threshold crossed (once per budget, period and threshold), NOTIFY
     costdb_budget_alerts, and POST it to COSTDB_BUDGET_WEBHOOK_URL (or its _FILE) if set."""
-    from costdb.maintenance.durations import parse_duration  # noqa: PLC0415
-    from costdb.maintenance.scheduling import run_every  # noqa: PLC0415
-
     interval = parse_duration(every, "--every") if every else None
-    webhook = configured_webhook()
-    run_every(interval, lambda: _check_once(webhook, wait_seconds), heartbeat)
+    webhook = webhook_from_environment(os.environ)  # read once, at start
 
+    def check_once() -> None:
+        with context.connection("budgets", wait_seconds) as connection:
+            check_budgets(connection, webhook)
 
-def configured_webhook() -> Webhook | None:
-    """The alert webhook of this process's environment (read once, at start)."""
-    from costdb.budgets.webhook import webhook_from_environment  # noqa: PLC0415
-
-    return webhook_from_environment(os.environ)
-
-
-def _check_once(webhook: Webhook | None, wait_seconds: float) -> None:
-    from costdb.budgets.check import check_budgets  # noqa: PLC0415
-    from costdb.db.maintenance_session import maintenance_connection  # noqa: PLC0415
-    from costdb.settings import load_settings  # noqa: PLC0415
-
-    with maintenance_connection(load_settings(), "costdb-budgets", wait_seconds) as connection:
-        check_budgets(connection, webhook)
+    run_every(interval, check_once, heartbeat)

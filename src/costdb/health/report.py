@@ -1,8 +1,8 @@
 """One probe's verdict: read the catalog, judge it against the manifest, report every check.
 
 How the catalog is read is the caller's: the CLI connects once through libpq directly
-(``healthcheck.one_shot``: fast start-up), the HTTP server keeps a psycopg connection
-(``healthcheck.kept_connection``). Either way every network step is bounded:
+(``costdb.health.one_shot``: fast start-up), the HTTP server keeps a psycopg connection
+(``costdb.health.kept_connection``). Either way every network step is bounded:
 ``connect_timeout`` for connecting and a ``statement_timeout`` for the catalog query.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 
 from costdb.errors import ConnectionFailure
 from costdb.exit_codes import ExitCode
+from costdb.health.server_certificate import CertificateExpiry
 from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import Snapshot
 from costdb.verify.checks import Check, evaluate, skipped_checks
@@ -29,7 +30,6 @@ from costdb.verify.server_checks import (
     check_tls,
     server_gauges,
 )
-from healthcheck.server_certificate import CertificateExpiry
 
 APPLICATION_NAME = "costdb-healthcheck"
 

@@ -11,9 +11,9 @@ import time
 
 from costdb.db.connection import classify_connection_error, server_message
 from costdb.db.libpq import LibpqError, query_one_value
+from costdb.health.report import APPLICATION_NAME, CatalogQueryFailed, CatalogRead, probe_settings
 from costdb.settings import DatabaseSettings
 from costdb.verify.catalog import SNAPSHOT_QUERY, Snapshot
-from healthcheck.report import APPLICATION_NAME, CatalogQueryFailed, CatalogRead, probe_settings
 
 
 def read_once(settings: DatabaseSettings, timeout: float) -> CatalogRead:

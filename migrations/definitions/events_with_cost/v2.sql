@@ -1,0 +1,30 @@
+CREATE OR REPLACE VIEW events_with_cost AS SELECT e.id,
+    e.trace_id,
+    e.span_id,
+    e.parent_span_id,
+    e.project_id,
+    e.feature,
+    e.user_id,
+    e.provider,
+    e.model,
+    e.input_tokens,
+    e.output_tokens,
+    e.cached_tokens,
+    e.latency_ms,
+    e.estimated_cost_usd,
+    e.verified_cost_usd,
+    e.is_cache_hit,
+    e.metadata,
+    e.created_at,
+    e.cache_write_tokens,
+    e.reasoning_tokens,
+    e.status,
+    e.error_type,
+    e.time_to_first_token_ms,
+    e.operation,
+    c.computed_cost_usd,
+    e.estimated_cost_usd - c.computed_cost_usd AS cost_drift_usd
+   FROM events e
+     LEFT JOIN costdb_model_names n ON n.provider = e.provider AND n.model = e.model
+     LEFT JOIN costdb_rates r ON r.provider = COALESCE(n.priced_provider, e.provider) AND r.model = COALESCE(n.priced_model, e.model) AND e.created_at >= r.valid_from AND e.created_at < r.valid_until AND e.input_tokens >= r.min_input_tokens AND e.input_tokens < r.max_input_tokens
+     CROSS JOIN LATERAL ( SELECT costdb_usage_cost(e.input_tokens, e.output_tokens, e.cached_tokens, e.cache_write_tokens, r.input_price_per_1k, r.output_price_per_1k, r.cache_read_price_per_1k, r.cache_write_price_per_1k) AS computed_cost_usd) c;

@@ -1,0 +1,1 @@
+"""What every ``costdb`` command group shares: its options, one context, the lazy group."""

@@ -1,0 +1,1 @@
+"""The schema for other languages' clients (a Drizzle module today)."""
