@@ -1,7 +1,7 @@
 -- Every grant and privilege of costdb's roles, in one place. Every statement can run again:
--- the first boot runs it (after 20-roles.sh has made the roles), the db image's entrypoint runs
--- it again on every start, before `costdb migrate` (so an existing volume gets a grant added
--- in a later release with nothing else to do), and on Citus the Compose profile's
+-- the first boot runs it (after 20-roles.sh has made the roles); the db image's entrypoint and
+-- `costdb local up` run it again on every start, before `costdb migrate`, so an existing volume
+-- gets a grant a later release adds with nothing else to do; on Citus the Compose profile's
 -- registration (docker/citus/register-workers.sh) applies it to each worker, since Citus
 -- copies the roles to a new worker but not the schema's owner, grants or default privileges.
 -- Role attributes and session defaults (20-roles.sh) are first boot only: an operator may

@@ -55,6 +55,7 @@ LAYERS_BY_NUMBER: dict[int, tuple[str, ...]] = {
         "costdb.verify.server_checks",
     ),
     2: (
+        "costdb.health",
         "costdb.health.cli",
         "costdb.health.feature_metrics",
         "costdb.health.http_check",

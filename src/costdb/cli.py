@@ -110,9 +110,8 @@ def main() -> None:
     configure_logging()
     log = logging.getLogger("costdb")
     try:
-        code = command_line().main(
-            standalone_mode=False
-        )  # click's rejections come back as exceptions
+        # standalone_mode=False: click's rejections come back as exceptions, said below.
+        code = command_line().main(standalone_mode=False)
     except click.UsageError as exc:  # a bad option or value: one line, the usage exit code
         where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         log.error("error: %s%s", exc.format_message(), where, extra={"event": "error"})

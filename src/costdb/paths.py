@@ -28,6 +28,11 @@ def migrations_folder() -> str:
     return shipped_folder("migrations")
 
 
+PRIVILEGES_SCRIPT = "30-privileges.sql"
+"""The init script with every grant and privilege, idempotent: the first boot runs it with the
+others, and every later start again (the db image's entrypoint, ``costdb local up``)."""
+
+
 def initdb_folder() -> str:
     """The first-boot scripts the database image runs (and ``costdb local`` too)."""
     return shipped_folder("initdb")

@@ -39,7 +39,7 @@ from costdb.db.connection import open_connection
 from costdb.errors import ConfigError, CostdbError
 from costdb.local.cluster import PostgresCluster, find_binaries
 from costdb.local.init_scripts import init_environment, run_init_scripts
-from costdb.paths import initdb_folder
+from costdb.paths import PRIVILEGES_SCRIPT, initdb_folder
 from costdb.settings import DatabaseSettings, read_variable
 
 DATABASE_NAME = "costdb"
@@ -183,9 +183,20 @@ class LocalStack:
             self._initialise()
         if not self.cluster.is_running:
             self.cluster.start()
+        if not created:
+            self._apply_privileges()
         for role in ROLES:
             _write_private(self.url_file(role), self.role_settings(role).url)
         return created
+
+    def _apply_privileges(self) -> None:
+        """The grants again on a stack made earlier, as the db image does on every start: a
+        stack an earlier release made gets a grant added since."""
+        script = self.scripts / PRIVILEGES_SCRIPT
+        if not script.is_file():  # COSTDB_INITDB_DIR without it: the user's own scripts
+            return
+        with open_connection(self.cluster.settings(DATABASE_NAME), "costdb-local") as connection:
+            connection.execute(script.read_bytes())
 
     def up(self, migrate: Callable[[DatabaseSettings], object], *, detach: bool) -> Started:
         """Under the directory's lock: initialise on first use, start PostgreSQL, ``migrate``
