@@ -195,7 +195,10 @@ class LocalStack:
         script = self.scripts / PRIVILEGES_SCRIPT
         if not script.is_file():  # COSTDB_INITDB_DIR without it: the user's own scripts
             return
-        with open_connection(self.cluster.settings(DATABASE_NAME), "costdb-local") as connection:
+        # Over the socket (trusted, as at the first boot): a racing `up` that loaded the stack
+        # before another one initialised it does not know the superuser's password.
+        socket = self.cluster.socket_settings(DATABASE_NAME)
+        with open_connection(socket, "costdb-local") as connection:
             connection.execute(script.read_bytes())
 
     def up(self, migrate: Callable[[DatabaseSettings], object], *, detach: bool) -> Started:
