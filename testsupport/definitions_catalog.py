@@ -10,7 +10,8 @@ import psycopg
 # Functions and views of the public schema that no extension owns (pgvector's, Citus's are not
 # costdb's), each with its definition and its comment.
 DEFINITIONS = """
-SELECT p.proname, 'function', pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc'),
+SELECT p.proname, 'function', pg_get_functiondef(p.oid),
+       quote_literal(obj_description(p.oid, 'pg_proc')),
        format('%s(%s)', p.oid::regproc, pg_get_function_identity_arguments(p.oid))
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'public' AND p.prokind = 'f'
@@ -22,7 +23,7 @@ SELECT c.relname, 'view',
               CASE WHEN c.reloptions IS NULL THEN ''
                    ELSE format(' WITH (%s)', array_to_string(c.reloptions, ', ')) END,
               pg_get_viewdef(c.oid, true)),
-       obj_description(c.oid, 'pg_class'), quote_ident(c.relname)
+       quote_literal(obj_description(c.oid, 'pg_class')), quote_ident(c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind = 'v'
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -35,10 +36,8 @@ def current_definitions(connection: psycopg.Connection[Any]) -> dict[str, tuple[
     found = {}
     for name, kind, definition, comment, identity in connection.execute(DEFINITIONS):
         sql = definition.rstrip().removesuffix(";") + ";\n"
-        if comment is not None:
+        if comment is not None:  # quoted by the query: one round trip for the whole catalog
             on = "FUNCTION" if kind == "function" else "VIEW"
-            literal = connection.execute("SELECT quote_literal(%s)", (comment,)).fetchone()
-            assert literal is not None
-            sql += f"COMMENT ON {on} {identity} IS {literal[0]};\n"
+            sql += f"COMMENT ON {on} {identity} IS {comment};\n"
         found[name] = (kind, sql)
     return found
